@@ -1,0 +1,238 @@
+//! Limits, buffer sizes and timeouts, with defaults safe for a server on the internet.
+//!
+//! A [`Config`] is built once with [`Config::builder`] and read-only after that; every
+//! [`Conn`](crate::Conn), [`Upgrader`](crate::Upgrader) and [`Dialer`](crate::Dialer) holds one.
+
+use std::time::Duration;
+
+/// The smallest read or write buffer: a frame header and a whole control frame must fit.
+pub const MIN_BUFFER_SIZE: usize = 256;
+
+/// When buffered outgoing frames reach the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FlushPolicy {
+    /// Every message and control frame is written to the stream before the call that wrote
+    /// it returns (gorilla's promise: a written message is sent). The default.
+    #[default]
+    Immediate,
+    /// Frames collect in the write buffer and go out in one write when the buffer fills,
+    /// when [`Conn::flush`](crate::Conn::flush) is called, or when the connection is about to
+    /// block waiting to read. An echo or request/response loop then costs one write per
+    /// batch instead of one per message. A program that writes without reading must call
+    /// `flush`.
+    Batched,
+}
+
+/// Connection limits and buffers. Build with [`Config::builder`]; `Config::default()` is the
+/// same as `Config::builder().build()`.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = wsio::Config::builder()
+///     .max_message_size(1 << 20)
+///     .handshake_timeout(Some(Duration::from_secs(5)))
+///     .build();
+/// assert_eq!(config.max_message_size(), 1 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    max_frame_size: u64,
+    max_message_size: u64,
+    read_buffer_size: usize,
+    write_buffer_size: usize,
+    max_handshake_size: usize,
+    max_headers: usize,
+    handshake_timeout: Option<Duration>,
+    close_timeout: Option<Duration>,
+    flush_policy: FlushPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            read_buffer_size: 4096,
+            write_buffer_size: 4096,
+            max_handshake_size: 16 << 10,
+            max_headers: 64,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            close_timeout: Some(Duration::from_secs(5)),
+            flush_policy: FlushPolicy::Immediate,
+        }
+    }
+}
+
+impl Config {
+    /// A builder that starts from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder(Config::default())
+    }
+
+    /// The largest frame payload accepted from the peer. See [`ConfigBuilder::max_frame_size`].
+    pub fn max_frame_size(&self) -> u64 {
+        self.max_frame_size
+    }
+
+    /// The largest message accepted from the peer. See [`ConfigBuilder::max_message_size`].
+    pub fn max_message_size(&self) -> u64 {
+        self.max_message_size
+    }
+
+    /// The read buffer's size. See [`ConfigBuilder::read_buffer_size`].
+    pub fn read_buffer_size(&self) -> usize {
+        self.read_buffer_size
+    }
+
+    /// The write buffer's size. See [`ConfigBuilder::write_buffer_size`].
+    pub fn write_buffer_size(&self) -> usize {
+        self.write_buffer_size
+    }
+
+    /// The largest HTTP head of the opening handshake. See [`ConfigBuilder::max_handshake_size`].
+    pub fn max_handshake_size(&self) -> usize {
+        self.max_handshake_size
+    }
+
+    /// The most headers in the opening handshake. See [`ConfigBuilder::max_headers`].
+    pub fn max_headers(&self) -> usize {
+        self.max_headers
+    }
+
+    /// The opening handshake's time limit. See [`ConfigBuilder::handshake_timeout`].
+    pub fn handshake_timeout(&self) -> Option<Duration> {
+        self.handshake_timeout
+    }
+
+    /// The closing handshake's time limit. See [`ConfigBuilder::close_timeout`].
+    pub fn close_timeout(&self) -> Option<Duration> {
+        self.close_timeout
+    }
+
+    /// When written frames reach the stream. See [`ConfigBuilder::flush_policy`].
+    pub fn flush_policy(&self) -> FlushPolicy {
+        self.flush_policy
+    }
+}
+
+/// Builds a [`Config`]; every setter says its default.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ConfigBuilder(Config);
+
+impl ConfigBuilder {
+    /// The largest payload a single frame from the peer may declare. A larger declaration
+    /// fails the connection with close 1009 before any of its payload is read or buffered.
+    ///
+    /// Defaults to 16 MiB.
+    pub fn max_frame_size(mut self, bytes: u64) -> Self {
+        self.0.max_frame_size = bytes;
+        self
+    }
+
+    /// The largest message from the peer, counted on the payload delivered to the
+    /// application (gorilla's read limit), across all its frames. A message that would grow
+    /// past it fails the connection with close 1009 as soon as a frame header declares it.
+    /// It applies to streaming reads too; raise it (up to `u64::MAX`) to stream huge messages.
+    ///
+    /// Defaults to 64 MiB.
+    pub fn max_message_size(mut self, bytes: u64) -> Self {
+        self.0.max_message_size = bytes;
+        self
+    }
+
+    /// The read buffer: how much is asked of the stream per read when frames are small.
+    /// Payload reads into a caller's buffer at least this large bypass it. Allocated on the
+    /// first read; it never grows. Values below [`MIN_BUFFER_SIZE`] are raised to it.
+    ///
+    /// Defaults to 4 KiB, so an idle connection costs a few KiB, not tungstenite's 128 KiB.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.0.read_buffer_size = bytes.max(MIN_BUFFER_SIZE);
+        self
+    }
+
+    /// The write buffer: small frames are built in it so that header and payload leave in
+    /// one write, and a streamed message is cut into frames of about this size. Large
+    /// payloads are written from the caller's memory without a copy (server) or masked
+    /// through it in chunks (client). Allocated on the first write. Values below
+    /// [`MIN_BUFFER_SIZE`] are raised to it.
+    ///
+    /// Defaults to 4 KiB.
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.0.write_buffer_size = bytes.max(MIN_BUFFER_SIZE);
+        self
+    }
+
+    /// The largest HTTP request (server) or response (client) head, up to and including the
+    /// blank line. A larger request is answered with 431.
+    ///
+    /// Defaults to 16 KiB: room for browsers' cookies, small enough that a slow client
+    /// trickling a long header costs little.
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.0.max_handshake_size = bytes.max(MIN_BUFFER_SIZE);
+        self
+    }
+
+    /// The most header lines in the opening handshake. More is answered with 431.
+    ///
+    /// Defaults to 64.
+    pub fn max_headers(mut self, count: usize) -> Self {
+        self.0.max_headers = count.max(8);
+        self
+    }
+
+    /// The time limit for the whole opening handshake (reading the request and writing the
+    /// response, or the client's round trip), for streams that can time out
+    /// ([`Stream`](crate::Stream)). It is a deadline, not a per-read timeout, so a client
+    /// trickling one byte at a time cannot hold a thread longer. `None` waits forever.
+    ///
+    /// Defaults to 10 seconds.
+    pub fn handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.0.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long [`Conn::close`](crate::Conn::close) waits for the peer's close frame after
+    /// sending its own, for streams that can time out. `None` waits forever.
+    ///
+    /// Defaults to 5 seconds.
+    pub fn close_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.0.close_timeout = timeout;
+        self
+    }
+
+    /// When written frames reach the stream: after every message, or batched.
+    ///
+    /// Defaults to [`FlushPolicy::Immediate`].
+    pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
+        self.0.flush_policy = policy;
+        self
+    }
+
+    /// The finished configuration.
+    pub fn build(self) -> Config {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_are_never_smaller_than_a_control_frame() {
+        let config = Config::builder()
+            .read_buffer_size(1)
+            .write_buffer_size(0)
+            .build();
+        assert_eq!(config.read_buffer_size(), MIN_BUFFER_SIZE);
+        assert_eq!(config.write_buffer_size(), MIN_BUFFER_SIZE);
+        assert!(MIN_BUFFER_SIZE >= crate::frame::MAX_HEADER_LEN + 125);
+    }
+
+    #[test]
+    fn builder_default_is_default() {
+        assert_eq!(Config::builder().build(), Config::default());
+    }
+}

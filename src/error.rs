@@ -1,0 +1,528 @@
+//! Errors: one type for every operation, with a variant per cause and a sub-enum per family.
+//!
+//! An [`Error`] can travel through [`std::io::Error`] and back (what the `Read`/`Write`
+//! adapters [`MessageReader`](crate::MessageReader) and [`MessageWriter`](crate::MessageWriter)
+//! need): `io::Error::from(err)` wraps it, and `Error::from(io_err)` unwraps it again.
+
+use std::{error, fmt, io};
+
+use crate::close::{CloseCode, CloseStatus};
+use crate::handshake::Response;
+use crate::message::MessageKind;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, by cause.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The closing handshake completed: the peer sent a close frame and wsio answered it, or
+    /// the peer answered ours. Carries the peer's code and reason and who started.
+    /// Further reads and writes return [`Error::AlreadyClosed`].
+    Closed(CloseStatus),
+    /// The connection was already closed or failed; the operation did nothing.
+    AlreadyClosed,
+    /// The transport failed. `UnexpectedEof` means the peer went away without a close frame.
+    Io(io::Error),
+    /// The peer broke RFC 6455. wsio sent a close frame with [`ProtocolError::close_code`]
+    /// (1002 or 1007) and the connection is failed: this error repeats on every later call.
+    Protocol(ProtocolError),
+    /// The peer exceeded a configured limit. wsio sent close 1009 and the connection is
+    /// failed: this error repeats on every later call.
+    Capacity(CapacityError),
+    /// The application asked for something wsio will not send; nothing was sent.
+    InvalidInput(InvalidInput),
+    /// [`Conn::read_binary`](crate::Conn::read_binary) or
+    /// [`Conn::read_text`](crate::Conn::read_text): the message was longer than `limit`.
+    /// The rest of it was read and discarded; the connection is still usable.
+    MessageTooLong {
+        /// The caller's limit in bytes.
+        limit: usize,
+    },
+    /// [`Conn::read_binary`](crate::Conn::read_binary) or
+    /// [`Conn::read_text`](crate::Conn::read_text): the message was of the other kind. It was
+    /// read and discarded; the connection is still usable.
+    UnexpectedKind(MessageKind),
+    /// The opening handshake failed.
+    Handshake(HandshakeError),
+    /// The URL given to the [`Dialer`](crate::Dialer) cannot be dialed.
+    Url(UrlError),
+    /// JSON (de)serialization failed. The connection is still usable.
+    #[cfg(feature = "serde")]
+    Json(serde_json::Error),
+}
+
+impl Error {
+    /// The close code wsio sent because of this error, if it sent one.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::Capacity(_) => Some(CloseCode::MESSAGE_TOO_BIG),
+            _ => None,
+        }
+    }
+
+    /// Whether this is [`Error::Io`] with a timeout (`TimedOut` or `WouldBlock`, which is what
+    /// a socket read timeout gives on Unix). A timeout between frames leaves the connection
+    /// usable.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Io(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Closed(status) => write!(f, "connection closed ({status})"),
+            Error::AlreadyClosed => f.write_str("connection already closed"),
+            Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
+            Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
+            Error::MessageTooLong { limit } => {
+                write!(f, "message longer than the {limit}-byte limit; discarded")
+            }
+            Error::UnexpectedKind(kind) => write!(f, "unexpected {kind} message; discarded"),
+            Error::Handshake(e) => write!(f, "handshake failed: {e}"),
+            Error::Url(e) => write!(f, "bad url: {e}"),
+            #[cfg(feature = "serde")]
+            Error::Json(e) => write!(f, "json: {e}"),
+        }
+    }
+}
+
+impl error::Error for Error {
+    fn source(&self) -> Option<&(dyn error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Protocol(e) => Some(e),
+            Error::Capacity(e) => Some(e),
+            Error::InvalidInput(e) => Some(e),
+            Error::Handshake(e) => Some(e),
+            Error::Url(e) => Some(e),
+            #[cfg(feature = "serde")]
+            Error::Json(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    /// Unwraps an [`Error`] that travelled inside an `io::Error`; wraps any other.
+    fn from(e: io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            if let Some(inner) = e.into_inner() {
+                if let Ok(err) = inner.downcast::<Error>() {
+                    return *err;
+                }
+            }
+            unreachable!("checked above that the io::Error wraps an Error");
+        }
+        Error::Io(e)
+    }
+}
+
+impl From<Error> for io::Error {
+    /// `Error::Io` gives back the inner error; any other is wrapped so that `Error::from`
+    /// recovers it.
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Io(_) => {
+                let Error::Io(inner) = e else { unreachable!() };
+                return inner;
+            }
+            Error::Closed(_) | Error::AlreadyClosed => io::ErrorKind::ConnectionAborted,
+            Error::Protocol(_) | Error::Capacity(_) => io::ErrorKind::InvalidData,
+            Error::InvalidInput(_) => io::ErrorKind::InvalidInput,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Error {
+        Error::Protocol(e)
+    }
+}
+
+impl From<CapacityError> for Error {
+    fn from(e: CapacityError) -> Error {
+        Error::Capacity(e)
+    }
+}
+
+impl From<InvalidInput> for Error {
+    fn from(e: InvalidInput) -> Error {
+        Error::InvalidInput(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Error {
+        Error::Handshake(e)
+    }
+}
+
+impl From<UrlError> for Error {
+    fn from(e: UrlError) -> Error {
+        Error::Url(e)
+    }
+}
+
+/// A rule of RFC 6455 the peer broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A frame used a reserved opcode (3-7, 0xB-0xF).
+    ReservedOpcode(u8),
+    /// A frame set RSV1, RSV2 or RSV3 without an extension that defines it.
+    ReservedBits,
+    /// A control frame did not have FIN set.
+    FragmentedControlFrame,
+    /// A control frame's payload was longer than 125 bytes.
+    ControlFrameTooLong,
+    /// A 64-bit payload length had its most significant bit set.
+    InvalidPayloadLength,
+    /// A client sent a frame without a masking key.
+    UnmaskedFrame,
+    /// A server sent a frame with a masking key.
+    MaskedFrame,
+    /// A continuation frame arrived with no fragmented message in progress.
+    UnexpectedContinuation,
+    /// A text or binary frame arrived while a fragmented message was in progress.
+    ExpectedContinuation,
+    /// A text message was not valid UTF-8 (detected as soon as the bad byte arrived).
+    InvalidUtf8,
+    /// A close frame's payload was one byte long.
+    InvalidClosePayload,
+    /// A close frame carried a code that may not be sent (e.g. 1005, 1006, 999, 5000).
+    InvalidCloseCode(u16),
+    /// A close frame's reason was not valid UTF-8.
+    InvalidCloseReason,
+}
+
+impl ProtocolError {
+    /// The close code wsio sends for this error: 1007 for bad UTF-8, 1002 for the rest.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
+                CloseCode::INVALID_PAYLOAD
+            }
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+
+    /// A short reason for the close frame and for `Display`.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::ReservedOpcode(_) => "reserved opcode",
+            ProtocolError::ReservedBits => "reserved bits set",
+            ProtocolError::FragmentedControlFrame => "fragmented control frame",
+            ProtocolError::ControlFrameTooLong => "control frame payload over 125 bytes",
+            ProtocolError::InvalidPayloadLength => "payload length has its top bit set",
+            ProtocolError::UnmaskedFrame => "client frame not masked",
+            ProtocolError::MaskedFrame => "server frame masked",
+            ProtocolError::UnexpectedContinuation => "continuation frame outside a message",
+            ProtocolError::ExpectedContinuation => "new message inside a fragmented message",
+            ProtocolError::InvalidUtf8 => "text is not valid UTF-8",
+            ProtocolError::InvalidClosePayload => "close payload of one byte",
+            ProtocolError::InvalidCloseCode(_) => "invalid close code",
+            ProtocolError::InvalidCloseReason => "close reason is not valid UTF-8",
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::ReservedOpcode(op) => write!(f, "reserved opcode {op:#x}"),
+            ProtocolError::InvalidCloseCode(code) => write!(f, "invalid close code {code}"),
+            other => f.write_str(other.reason()),
+        }
+    }
+}
+
+impl error::Error for ProtocolError {}
+
+/// A configured limit the peer exceeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CapacityError {
+    /// A frame declared a payload longer than [`Config::max_frame_size`](crate::Config::max_frame_size).
+    FrameTooLarge {
+        /// The declared payload length.
+        len: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A message grew past [`Config::max_message_size`](crate::Config::max_message_size).
+    MessageTooLarge {
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl CapacityError {
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            CapacityError::FrameTooLarge { .. } => "frame too large",
+            CapacityError::MessageTooLarge { .. } => "message too large",
+        }
+    }
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapacityError::FrameTooLarge { len, limit } => {
+                write!(f, "frame of {len} bytes exceeds the {limit}-byte limit")
+            }
+            CapacityError::MessageTooLarge { limit } => {
+                write!(f, "message exceeds the {limit}-byte limit")
+            }
+        }
+    }
+}
+
+impl error::Error for CapacityError {}
+
+/// Something the application asked for that wsio will not send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidInput {
+    /// A close code that may not be sent (1005, 1006, 1015, or outside 1000-4999's valid ranges).
+    CloseCode(u16),
+    /// A close reason longer than 123 bytes (its length is given).
+    CloseReasonTooLong(usize),
+    /// A ping or pong payload longer than 125 bytes (its length is given).
+    ControlPayloadTooLong(usize),
+    /// Text that is not valid UTF-8 was written to a text message.
+    InvalidUtf8,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvalidInput::CloseCode(code) => write!(f, "close code {code} may not be sent"),
+            InvalidInput::CloseReasonTooLong(len) => {
+                write!(f, "close reason of {len} bytes is over the 123-byte limit")
+            }
+            InvalidInput::ControlPayloadTooLong(len) => {
+                write!(
+                    f,
+                    "control payload of {len} bytes is over the 125-byte limit"
+                )
+            }
+            InvalidInput::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+        }
+    }
+}
+
+impl error::Error for InvalidInput {}
+
+/// Why an opening handshake failed.
+///
+/// On the server, wsio has already answered the request with [`status`](Self::status).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The request's method was not GET (answered 405).
+    MethodNotAllowed,
+    /// The request was not HTTP/1.1 or later (answered 400).
+    HttpVersion,
+    /// `Upgrade: websocket` or `Connection: Upgrade` was missing (answered 400 on the server).
+    NotUpgrade,
+    /// `Sec-WebSocket-Version` was not 13 (answered 426 with `Sec-WebSocket-Version: 13`).
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` was missing, repeated, or not 16 bytes in base64 (answered 400).
+    InvalidKey,
+    /// The `Host` header was missing (answered 400).
+    MissingHost,
+    /// The origin check rejected the request's `Origin` (answered 403).
+    OriginRejected,
+    /// The request callback rejected the request with this status.
+    Rejected(u16),
+    /// The request or response head was larger than
+    /// [`Config::max_handshake_size`](crate::Config::max_handshake_size) (answered 431).
+    TooLarge,
+    /// The head had more headers than [`Config::max_headers`](crate::Config::max_headers)
+    /// (answered 431).
+    TooManyHeaders,
+    /// The head was not valid HTTP (answered 400 on the server).
+    Malformed,
+    /// The handshake did not finish within [`Config::handshake_timeout`](crate::Config::handshake_timeout).
+    Timeout,
+    /// The connection ended before the head was complete.
+    Eof,
+    /// Client: the server answered with a status other than 101. The response (status, headers
+    /// and up to 1 KiB of body) is attached.
+    Status(Box<Response>),
+    /// Client: the `Sec-WebSocket-Accept` header did not match the key.
+    InvalidAccept,
+    /// Client: the server chose a subprotocol the client did not offer.
+    UnofferedSubprotocol(String),
+    /// Client: the server answered with an extension the client did not offer.
+    UnofferedExtension(String),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server sends (or sent) for this error, if it is a request error.
+    pub fn status(&self) -> Option<u16> {
+        Some(match self {
+            HandshakeError::MethodNotAllowed => 405,
+            HandshakeError::HttpVersion
+            | HandshakeError::NotUpgrade
+            | HandshakeError::InvalidKey
+            | HandshakeError::MissingHost
+            | HandshakeError::Malformed => 400,
+            HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::OriginRejected => 403,
+            HandshakeError::Rejected(status) => *status,
+            HandshakeError::TooLarge | HandshakeError::TooManyHeaders => 431,
+            HandshakeError::Status(response) => response.status(),
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::MethodNotAllowed => f.write_str("method is not GET"),
+            HandshakeError::HttpVersion => f.write_str("HTTP/1.1 or later is required"),
+            HandshakeError::NotUpgrade => {
+                f.write_str("not a websocket upgrade (Upgrade or Connection header missing)")
+            }
+            HandshakeError::UnsupportedVersion => f.write_str("Sec-WebSocket-Version is not 13"),
+            HandshakeError::InvalidKey => f.write_str("Sec-WebSocket-Key missing or invalid"),
+            HandshakeError::MissingHost => f.write_str("Host header missing"),
+            HandshakeError::OriginRejected => f.write_str("origin not allowed"),
+            HandshakeError::Rejected(status) => write!(f, "request rejected with status {status}"),
+            HandshakeError::TooLarge => f.write_str("head too large"),
+            HandshakeError::TooManyHeaders => f.write_str("too many headers"),
+            HandshakeError::Malformed => f.write_str("malformed HTTP head"),
+            HandshakeError::Timeout => f.write_str("timed out"),
+            HandshakeError::Eof => f.write_str("connection closed during the handshake"),
+            HandshakeError::Status(r) => write!(f, "server answered {} {}", r.status(), r.reason()),
+            HandshakeError::InvalidAccept => f.write_str("Sec-WebSocket-Accept does not match"),
+            HandshakeError::UnofferedSubprotocol(p) => {
+                write!(f, "server chose subprotocol {p:?}, which was not offered")
+            }
+            HandshakeError::UnofferedExtension(e) => {
+                write!(f, "server answered extension {e:?}, which was not offered")
+            }
+        }
+    }
+}
+
+impl error::Error for HandshakeError {}
+
+/// Why a URL cannot be dialed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// The URL does not parse.
+    Parse(url::ParseError),
+    /// The scheme is neither `ws` nor `wss`.
+    UnsupportedScheme(String),
+    /// `wss://` needs TLS, which this build of wsio does not have. Connect a TLS stream
+    /// yourself and use [`Dialer::handshake`](crate::Dialer::handshake).
+    TlsUnsupported,
+    /// The URL has no host.
+    MissingHost,
+    /// The URL has a fragment, which RFC 6455 forbids.
+    Fragment,
+    /// The host resolved to no address.
+    NoAddress,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::Parse(e) => write!(f, "{e}"),
+            UrlError::UnsupportedScheme(s) => write!(f, "scheme {s:?} is not ws or wss"),
+            UrlError::TlsUnsupported => f.write_str(
+                "wss:// needs TLS, which this build lacks: connect a TLS stream and call Dialer::handshake",
+            ),
+            UrlError::MissingHost => f.write_str("no host"),
+            UrlError::Fragment => f.write_str("websocket URLs may not have a fragment"),
+            UrlError::NoAddress => f.write_str("host resolved to no address"),
+        }
+    }
+}
+
+impl error::Error for UrlError {
+    fn source(&self) -> Option<&(dyn error::Error + 'static)> {
+        match self {
+            UrlError::Parse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A failure that repeats on every later call because the stream state is corrupt
+/// (gorilla's sticky `readErr`).
+#[derive(Clone, Debug)]
+pub(crate) enum Sticky {
+    Protocol(ProtocolError),
+    Capacity(CapacityError),
+    Io(io::ErrorKind, &'static str),
+    Closed,
+}
+
+impl Sticky {
+    pub(crate) fn to_error(&self) -> Error {
+        match self {
+            Sticky::Protocol(e) => Error::Protocol(*e),
+            Sticky::Capacity(e) => Error::Capacity(*e),
+            Sticky::Io(kind, what) => Error::Io(io::Error::new(*kind, *what)),
+            Sticky::Closed => Error::AlreadyClosed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_stays_small() {
+        assert!(
+            std::mem::size_of::<Error>() <= 40,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
+    }
+
+    #[test]
+    fn errors_round_trip_through_io_error() {
+        let io_err = io::Error::from(Error::Protocol(ProtocolError::InvalidUtf8));
+        assert_eq!(io_err.kind(), io::ErrorKind::InvalidData);
+        assert!(matches!(
+            Error::from(io_err),
+            Error::Protocol(ProtocolError::InvalidUtf8)
+        ));
+
+        let plain = io::Error::new(io::ErrorKind::BrokenPipe, "gone");
+        let back = io::Error::from(Error::from(plain));
+        assert_eq!(back.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn close_codes_for_errors() {
+        assert_eq!(
+            Error::Protocol(ProtocolError::InvalidUtf8).close_code(),
+            Some(CloseCode::INVALID_PAYLOAD)
+        );
+        assert_eq!(
+            Error::Protocol(ProtocolError::ReservedBits).close_code(),
+            Some(CloseCode::PROTOCOL_ERROR)
+        );
+        assert_eq!(
+            Error::Capacity(CapacityError::MessageTooLarge { limit: 1 }).close_code(),
+            Some(CloseCode::MESSAGE_TOO_BIG)
+        );
+    }
+}

@@ -1,0 +1,387 @@
+//! The client's side of the opening handshake: [`Dialer`].
+
+use std::fmt::Write as _;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::server::{Saved, send};
+use super::{Headers, Response, accept_key, apply_read_deadline, new_key, read_head};
+use crate::config::Config;
+use crate::conn::{Conn, Role};
+use crate::error::{Error, HandshakeError, Result, UrlError};
+use crate::stream::{Stream, StreamOps};
+
+/// The most body bytes of a refused handshake kept in [`Response::body`].
+const MAX_BODY: usize = 1024;
+
+/// Opens WebSocket connections (gorilla's `Dialer`).
+///
+/// ```no_run
+/// let (mut conn, _response) = wsio::Dialer::new()
+///     .subprotocols(["chat.v1"])
+///     .header("Authorization", "Bearer secret")
+///     .dial("ws://127.0.0.1:9001/chat")?;
+/// conn.write_text("hello")?;
+/// # Ok::<(), wsio::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dialer {
+    config: Config,
+    headers: Headers,
+    subprotocols: Vec<String>,
+    connect_timeout: Option<Duration>,
+}
+
+impl Default for Dialer {
+    fn default() -> Dialer {
+        Dialer::new()
+    }
+}
+
+/// The parts of a `ws://` or `wss://` URL a handshake needs.
+struct Target {
+    url: url::Url,
+    /// The `Host` header: host, and port unless it is the scheme's default.
+    host: String,
+    /// Path and query.
+    resource: String,
+    tls: bool,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, UrlError> {
+        let url = url::Url::parse(url).map_err(UrlError::Parse)?;
+        let tls = match url.scheme() {
+            "ws" => false,
+            "wss" => true,
+            other => return Err(UrlError::UnsupportedScheme(other.to_owned())),
+        };
+        if url.fragment().is_some() {
+            return Err(UrlError::Fragment);
+        }
+        let mut host = url.host_str().ok_or(UrlError::MissingHost)?.to_owned();
+        if host.is_empty() {
+            return Err(UrlError::MissingHost);
+        }
+        if let Some(port) = url.port() {
+            write!(host, ":{port}").expect("writing to a String");
+        }
+        let mut resource = url.path().to_owned();
+        if resource.is_empty() {
+            resource.push('/');
+        }
+        if let Some(query) = url.query() {
+            resource.push('?');
+            resource.push_str(query);
+        }
+        Ok(Target {
+            url,
+            host,
+            resource,
+            tls,
+        })
+    }
+}
+
+impl Dialer {
+    /// A dialer with the default [`Config`], no extra headers, no subprotocols and a 10-second
+    /// connect timeout.
+    pub fn new() -> Dialer {
+        Dialer {
+            config: Config::default(),
+            headers: Headers::new(),
+            subprotocols: Vec::new(),
+            connect_timeout: Some(Duration::from_secs(10)),
+        }
+    }
+
+    /// The configuration for the handshake and the connection.
+    ///
+    /// Defaults to [`Config::default`].
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Dialer {
+        self.config = config;
+        self
+    }
+
+    /// Adds a header to the request (e.g. `Authorization`, `Origin`, `Cookie`). A `Host`
+    /// header replaces the one taken from the URL.
+    ///
+    /// Defaults to none.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Dialer {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// The subprotocols to offer, most preferred first.
+    ///
+    /// Defaults to none.
+    #[must_use]
+    pub fn subprotocols<I, T>(mut self, protocols: I) -> Dialer
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.subprotocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The time limit for each TCP connection attempt in [`dial`](Self::dial); `None` leaves
+    /// it to the operating system.
+    ///
+    /// Defaults to 10 seconds.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Dialer {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Connects over TCP to a `ws://` URL and performs the handshake. Each resolved address
+    /// is tried in turn; `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Url`] for a URL that cannot be dialed (including `wss://`, which needs a TLS
+    /// stream: connect one and call [`handshake`](Self::handshake)); [`Error::Io`] when no
+    /// address accepts the connection; as [`handshake`](Self::handshake).
+    pub fn dial(&self, url: &str) -> Result<(Conn<TcpStream>, Response)> {
+        let target = Target::parse(url)?;
+        if target.tls {
+            return Err(UrlError::TlsUnsupported.into());
+        }
+        let addrs = target.url.socket_addrs(|| None).map_err(Error::Io)?;
+        if addrs.is_empty() {
+            return Err(UrlError::NoAddress.into());
+        }
+        let mut last_error = None;
+        for addr in addrs {
+            let attempt = match self.connect_timeout {
+                Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(stream) => {
+                    stream.set_nodelay(true).map_err(Error::Io)?;
+                    return self.handshake_target(stream, &target);
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(Error::Io(
+            last_error.expect("at least one address was tried"),
+        ))
+    }
+
+    /// Performs the client handshake over a connected stream (TCP, TLS, Unix socket, ...).
+    /// `url` gives the `Host` header and the request target; its scheme may be `ws` or
+    /// `wss` (this function does no TLS itself).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`]: [`HandshakeError::Status`] with the server's response (status,
+    /// headers, up to 1 KiB of body) if it did not answer 101; `InvalidAccept`,
+    /// `NotUpgrade`, `UnofferedSubprotocol`, `UnofferedExtension` for a 101 that breaks
+    /// RFC 6455; `Timeout` after [`Config::handshake_timeout`]. [`Error::Url`], [`Error::Io`].
+    pub fn handshake<S: Stream>(&self, stream: S, url: &str) -> Result<(Conn<S>, Response)> {
+        let target = Target::parse(url)?;
+        self.handshake_target(stream, &target)
+    }
+
+    fn handshake_target<S: Stream>(
+        &self,
+        mut stream: S,
+        target: &Target,
+    ) -> Result<(Conn<S>, Response)> {
+        let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
+        let saved = Saved::take(&stream);
+        let result = self.exchange(&mut stream, target, deadline);
+        saved.restore(&mut stream);
+        let (response, subprotocol, leftover) = result?;
+        let conn = Conn::from_parts(
+            stream,
+            Role::Client,
+            self.config.clone(),
+            &leftover,
+            subprotocol,
+            Some(StreamOps::of()),
+        );
+        Ok((conn, response))
+    }
+
+    /// Sends the request, reads and checks the response.
+    fn exchange<S: Stream>(
+        &self,
+        stream: &mut S,
+        target: &Target,
+        deadline: Option<Instant>,
+    ) -> Result<(Response, Option<String>, Vec<u8>)> {
+        let key = new_key();
+        send(stream, deadline, self.request(target, &key).as_bytes()).map_err(timeout_or_io)?;
+
+        let head = read_head(stream, self.config.max_handshake_size(), deadline)?;
+        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers()];
+        let mut parsed = httparse::Response::new(&mut headers);
+        match parsed.parse(&head.buf[..head.len]) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(HandshakeError::TooManyHeaders.into());
+            }
+            _ => return Err(HandshakeError::Malformed.into()),
+        }
+        let mut response = Response {
+            status: parsed.code.unwrap_or_default(),
+            reason: parsed.reason.unwrap_or_default().to_owned(),
+            headers: Headers::from_parsed(parsed.headers),
+            body: Vec::new(),
+        };
+
+        if response.status != 101 {
+            response.body = read_body_prefix(stream, &response.headers, head.leftover(), deadline);
+            return Err(HandshakeError::Status(Box::new(response)).into());
+        }
+        let headers = &response.headers;
+        if !headers.contains_token("Upgrade", "websocket")
+            || !headers.contains_token("Connection", "upgrade")
+        {
+            return Err(HandshakeError::NotUpgrade.into());
+        }
+        if headers.get("Sec-WebSocket-Accept") != Some(accept_key(key.as_bytes()).as_str()) {
+            return Err(HandshakeError::InvalidAccept.into());
+        }
+        let subprotocol = match headers.get("Sec-WebSocket-Protocol") {
+            None => None,
+            Some(p) if self.subprotocols.iter().any(|o| o == p) => Some(p.to_owned()),
+            Some(p) => return Err(HandshakeError::UnofferedSubprotocol(p.to_owned()).into()),
+        };
+        if let Some(extension) = headers.tokens("Sec-WebSocket-Extensions").next() {
+            return Err(HandshakeError::UnofferedExtension(extension.to_owned()).into());
+        }
+        let leftover = head.leftover().to_vec();
+        Ok((response, subprotocol, leftover))
+    }
+
+    fn request(&self, target: &Target, key: &str) -> String {
+        let mut request = format!("GET {} HTTP/1.1\r\n", target.resource);
+        if self.headers.get("Host").is_none() {
+            write!(request, "Host: {}\r\n", target.host).expect("writing to a String");
+        }
+        write!(
+            request,
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        )
+        .expect("writing to a String");
+        if !self.subprotocols.is_empty() {
+            write!(
+                request,
+                "Sec-WebSocket-Protocol: {}\r\n",
+                self.subprotocols.join(", ")
+            )
+            .expect("writing to a String");
+        }
+        self.headers.write_to(&mut request);
+        request.push_str("\r\n");
+        request
+    }
+}
+
+/// Connects to a `ws://` URL with the default [`Dialer`].
+///
+/// # Errors
+///
+/// As [`Dialer::dial`].
+pub fn dial(url: &str) -> Result<(Conn<TcpStream>, Response)> {
+    Dialer::new().dial(url)
+}
+
+fn timeout_or_io(e: std::io::Error) -> Error {
+    if crate::stream::is_timeout(&e) {
+        HandshakeError::Timeout.into()
+    } else {
+        Error::Io(e)
+    }
+}
+
+/// Up to [`MAX_BODY`] bytes of a refusal's body: what came with the head, plus more while
+/// `Content-Length` says it is coming and the deadline allows.
+fn read_body_prefix<S: Stream>(
+    stream: &mut S,
+    headers: &Headers,
+    already: &[u8],
+    deadline: Option<Instant>,
+) -> Vec<u8> {
+    let declared = headers
+        .get("Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(already.len());
+    let want = declared.min(MAX_BODY);
+    let mut body = already[..already.len().min(want)].to_vec();
+    if deadline.is_none() {
+        return body;
+    }
+    let mut chunk = [0u8; 512];
+    while body.len() < want {
+        if apply_read_deadline(stream, deadline).is_err() {
+            break;
+        }
+        match stream.read(&mut chunk[..(want - body.len()).min(512)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        let t = Target::parse("ws://example.com/chat?x=1").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.resource.as_str(), t.tls),
+            ("example.com", "/chat?x=1", false)
+        );
+        let t = Target::parse("wss://example.com:8443").unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.resource.as_str(), t.tls),
+            ("example.com:8443", "/", true)
+        );
+        let t = Target::parse("ws://[::1]:9001/").unwrap();
+        assert_eq!(t.host, "[::1]:9001");
+        assert!(matches!(
+            Target::parse("http://a/"),
+            Err(UrlError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            Target::parse("ws://a/#frag"),
+            Err(UrlError::Fragment)
+        ));
+        assert!(matches!(Target::parse("nonsense"), Err(UrlError::Parse(_))));
+    }
+
+    #[test]
+    fn wss_without_tls_is_a_clear_error_not_a_connection() {
+        let err = Dialer::new().dial("wss://127.0.0.1:1/").unwrap_err();
+        assert!(matches!(err, Error::Url(UrlError::TlsUnsupported)), "{err}");
+    }
+
+    #[test]
+    fn request_carries_the_websocket_headers() {
+        let dialer = Dialer::new().subprotocols(["a", "b"]).header("X-Test", "1");
+        let request = dialer.request(&Target::parse("ws://h:81/p").unwrap(), "KEY");
+        assert!(request.starts_with("GET /p HTTP/1.1\r\nHost: h:81\r\n"));
+        for line in [
+            "Upgrade: websocket\r\n",
+            "Connection: Upgrade\r\n",
+            "Sec-WebSocket-Key: KEY\r\n",
+            "Sec-WebSocket-Version: 13\r\n",
+            "Sec-WebSocket-Protocol: a, b\r\n",
+            "X-Test: 1\r\n",
+        ] {
+            assert!(request.contains(line), "{line}");
+        }
+        assert!(request.ends_with("\r\n\r\n"));
+    }
+}

@@ -1,0 +1,146 @@
+//! wsio: WebSocket (RFC 6455) for threads and blocking I/O, over any `Read + Write` stream.
+//!
+//! gorilla/websocket's API in Rust idiom: a [`Conn`] per connection with streaming
+//! [`next_reader`](Conn::next_reader)/[`next_writer`](Conn::next_writer), whole-message
+//! [`read_message`](Conn::read_message)/[`write_message`](Conn::write_message), replaceable
+//! control-frame handlers, a graceful [`close`](Conn::close), limits in one [`Config`], a
+//! server [`Upgrader`] and a client [`Dialer`].
+//!
+//! # Overview
+//!
+//! A server accepts TCP connections, upgrades each on its own thread, and talks:
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use wsio::{Error, Message, Upgrader};
+//!
+//! let upgrader = Upgrader::new();
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     let mut conn = upgrader.upgrade(stream?)?;
+//!     std::thread::spawn(move || loop {
+//!         match conn.read_message() {
+//!             Ok(Message::Text(text)) => conn.write_text(&text)?,
+//!             Ok(Message::Binary(data)) => conn.write_binary(&data)?,
+//!             Err(Error::Closed(_)) => return Ok::<(), Error>(()),
+//!             Err(e) => return Err(e),
+//!         }
+//!     });
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A client dials and talks:
+//!
+//! ```no_run
+//! use wsio::{CloseCode, Dialer, Message};
+//!
+//! let (mut conn, _response) = Dialer::new().dial("ws://127.0.0.1:9001/")?;
+//! conn.write_text("hello")?;
+//! assert_eq!(conn.read_message()?, Message::Text("hello".into()));
+//! conn.close(CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), wsio::Error>(())
+//! ```
+//!
+//! # Messages
+//!
+//! A message is text (UTF-8) or binary. [`Conn::read_message`] returns a whole [`Message`];
+//! [`Conn::read_message_into`] reuses the caller's buffer. [`Conn::next_reader`] returns a
+//! [`MessageReader`] that implements `Read` and delivers payload as it arrives, so a message of
+//! any size streams through a fixed buffer; [`Conn::next_writer`] returns a [`MessageWriter`]
+//! that implements `Write` and must be [`finish`](MessageWriter::finish)ed. Voss-style
+//! conveniences: [`Conn::read_text`] with a length limit, [`Conn::read_binary`] into a slice
+//! (both report a too-long or wrong-kind message and stay usable), [`Conn::write_text`],
+//! [`Conn::write_binary`]. With the `serde` feature, `Conn::write_json` and
+//! `Conn::read_json`.
+//!
+//! Incoming text is checked as it arrives: an invalid byte fails the connection (close 1007)
+//! at once, even in the middle of a frame; a character split across frames is fine.
+//!
+//! # Control frames
+//!
+//! Reads handle control frames as they come, also between the frames of a message. A ping
+//! is answered with a pong carrying its payload; replace that with
+//! [`Conn::set_ping_handler`]. Pongs go to [`Conn::set_pong_handler`] (default: ignored).
+//! Send your own with [`Conn::write_ping`] and [`Conn::write_pong`].
+//!
+//! # Closing
+//!
+//! When the peer sends a close frame, the read that meets it answers it (by default with the
+//! same code and reason; see [`Conn::set_close_handler`]) and returns [`Error::Closed`] with
+//! the peer's [`CloseStatus`]. [`Conn::close`] starts the handshake from this side: it sends a
+//! close frame, waits up to [`Config::close_timeout`] for the peer's, discarding data, shuts
+//! the stream down and returns the status. [`Conn::close_status`] tells afterwards how the
+//! connection ended and who closed first. Close codes are [`CloseCode`]s; 1005, 1006 and
+//! 1015 are never sent, and reasons are at most 123 bytes.
+//!
+//! # Errors and limits
+//!
+//! Every operation returns [`Error`], which says what happened. A peer that breaks the
+//! protocol gets a close frame with the right code (1002 protocol error, 1007 bad UTF-8,
+//! 1009 too big) and the application gets [`Error::Protocol`] or [`Error::Capacity`]; such
+//! errors are sticky: the connection is failed and every later call repeats them. Limits live
+//! in [`Config`], with defaults safe for a server on the internet: frames up to 16 MiB,
+//! messages up to 64 MiB (checked against the declared length before anything is allocated),
+//! a 16 KiB, 64-header handshake within 10 seconds.
+//!
+//! # Buffers
+//!
+//! A connection holds a 4 KiB read buffer and a 4 KiB write buffer, each allocated on first
+//! use; an idle connection costs a few KiB of heap, where tungstenite reserves 128 KiB.
+//! Large payloads bypass the buffers: reads land directly in the caller's memory, a server
+//! writes header and payload with one vectored write. By default every message is written
+//! out before `write_message` returns ([`FlushPolicy::Immediate`]); with
+//! [`FlushPolicy::Batched`] frames collect until the buffer fills, [`Conn::flush`] is
+//! called, or the connection is about to block reading, which turns an echo loop's many small
+//! writes into one.
+//!
+//! # Origin and subprotocols
+//!
+//! [`Upgrader`] refuses cross-origin browser requests by default (gorilla's same-origin
+//! rule); replace the rule with [`Upgrader::check_origin`] or
+//! [`Upgrader::allow_any_origin`]. Subprotocols are negotiated from
+//! [`Upgrader::subprotocols`], in the server's order of preference unless
+//! [`Upgrader::subprotocol_order`] says the client's. [`Upgrader::check_request`] sees every
+//! request and may refuse it with any status or add response headers.
+//!
+//! # Streams
+//!
+//! `Conn` needs only `Read + Write`. The handshakes take a [`Stream`], which adds timeouts
+//! and shutdown so that a silent peer cannot hold a thread past a configured time; it is
+//! implemented for `TcpStream`, `UnixStream` and [`testing::PipeEnd`], and a one-line
+//! `impl wsio::Stream for MyStream {}` admits any other stream (without timeouts).
+//!
+//! # Concurrency
+//!
+//! A `Conn` is `Send` when its stream is: move it to the thread that serves it. All its
+//! methods take `&mut self`, so one thread uses it at a time, enforced by the compiler.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod close;
+mod config;
+mod conn;
+mod error;
+pub mod frame;
+mod handshake;
+pub mod mask;
+mod message;
+mod reader;
+mod stream;
+pub mod testing;
+mod utf8;
+mod writer;
+
+pub use close::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN};
+pub use config::{Config, ConfigBuilder, FlushPolicy, MIN_BUFFER_SIZE};
+pub use conn::{CloseHandler, Conn, PingHandler, PongHandler, Replier, Role};
+pub use error::{
+    CapacityError, Error, HandshakeError, InvalidInput, ProtocolError, Result, UrlError,
+};
+pub use handshake::{
+    Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
+};
+pub use message::{Message, MessageKind, MessageReader, MessageWriter};
+pub use stream::Stream;

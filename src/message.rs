@@ -1,0 +1,232 @@
+//! Messages: whole ([`Message`]) and streamed ([`MessageReader`], [`MessageWriter`]).
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use crate::error::{Error, Result};
+use crate::frame::OpCode;
+use crate::reader::{Reader, Wire};
+
+/// The two kinds of data message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text. wsio checks incoming text as it arrives and refuses to send invalid text.
+    Text,
+    /// Arbitrary bytes.
+    Binary,
+}
+
+impl MessageKind {
+    pub(crate) fn opcode(self) -> OpCode {
+        match self {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MessageKind::Text => "text",
+            MessageKind::Binary => "binary",
+        })
+    }
+}
+
+/// A whole data message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Message {
+    /// Text or binary.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Text(_) => MessageKind::Text,
+            Message::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// The payload.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Message::Text(text) => text.as_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The payload, owned.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::Text(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::Text(text.to_owned())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(bytes: Vec<u8>) -> Message {
+        Message::Binary(bytes)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(bytes: &[u8]) -> Message {
+        Message::Binary(bytes.to_vec())
+    }
+}
+
+/// Reads one message's payload as it arrives, from [`Conn::next_reader`](crate::Conn::next_reader).
+///
+/// `read` returns `Ok(0)` at the end of the message. Payload is delivered as soon as it is
+/// read from the stream, without waiting for whole frames, so a message of any size streams
+/// through a fixed buffer. Text is checked as it arrives: invalid UTF-8 is an error (and
+/// close 1007) as soon as the bad byte is read. Control frames between the message's frames
+/// are handled along the way.
+///
+/// Dropping the reader early is fine: the next `next_reader` skips the rest of the message.
+/// Errors surface as `io::Error`; `wsio::Error::from(io_error)` recovers the typed error.
+pub struct MessageReader<'a> {
+    reader: &'a mut Reader,
+    wire: &'a mut dyn Wire,
+}
+
+impl<'a> MessageReader<'a> {
+    pub(crate) fn new(reader: &'a mut Reader, wire: &'a mut dyn Wire) -> MessageReader<'a> {
+        MessageReader { reader, wire }
+    }
+}
+
+impl Read for MessageReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(self.wire, buf).map_err(io::Error::from)
+    }
+}
+
+impl fmt::Debug for MessageReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageReader").finish_non_exhaustive()
+    }
+}
+
+/// What a [`MessageWriter`] writes into: the connection's writer and stream, or a writer half.
+pub(crate) trait Sink {
+    fn stream_write(&mut self, data: &[u8]) -> Result<()>;
+    fn stream_flush(&mut self) -> Result<()>;
+    fn stream_finish(&mut self) -> Result<()>;
+    fn stream_abandon(&mut self);
+}
+
+/// Writes one message as it is produced, from [`Conn::next_writer`](crate::Conn::next_writer).
+///
+/// Writes collect in the connection's write buffer and leave as a frame whenever it fills;
+/// a write at least as large as the buffer leaves as one frame of its own without being
+/// copied (server) or is masked in chunks (client). [`finish`](Self::finish) sends the final
+/// frame. `flush` sends what is buffered as a frame now.
+///
+/// Dropping the writer without `finish` does no I/O: if no frame of the message was sent, the
+/// message is forgotten; otherwise it is ended early with what was written, and the end goes
+/// out with the next write. Errors surface as `io::Error`; `wsio::Error::from(io_error)`
+/// recovers the typed error.
+pub struct MessageWriter<'a> {
+    sink: &'a mut dyn Sink,
+    /// `finish` ran, or a write failed and the message was given up.
+    done: bool,
+}
+
+impl<'a> MessageWriter<'a> {
+    pub(crate) fn new(sink: &'a mut dyn Sink) -> MessageWriter<'a> {
+        MessageWriter { sink, done: false }
+    }
+
+    /// Sends the final frame of the message (and, by default, flushes the stream).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) if a text message ended
+    /// inside a UTF-8 character; I/O errors; [`Error::AlreadyClosed`] after a close.
+    pub fn finish(mut self) -> Result<()> {
+        self.done = true;
+        self.sink.stream_finish()
+    }
+
+    /// Writes all of `data`; gives the message up on error.
+    fn write_data(&mut self, data: &[u8]) -> Result<()> {
+        if self.done {
+            return Err(Error::AlreadyClosed);
+        }
+        let result = self.sink.stream_write(data);
+        if result.is_err() {
+            self.done = true;
+            self.sink.stream_abandon();
+        }
+        result
+    }
+}
+
+impl Write for MessageWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_data(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        Ok(self.write_data(buf)?)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.done {
+            return Err(Error::AlreadyClosed.into());
+        }
+        Ok(self.sink.stream_flush()?)
+    }
+}
+
+impl Drop for MessageWriter<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.sink.stream_abandon();
+        }
+    }
+}
+
+impl fmt::Debug for MessageWriter<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageWriter").finish_non_exhaustive()
+    }
+}

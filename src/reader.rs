@@ -1,0 +1,504 @@
+//! The read state machine: frames in, message payload out.
+//!
+//! [`Reader`] owns the read buffer and the state of the frame and message being read. It does
+//! no I/O of its own: bytes come from, and control frames go to, a [`Wire`], which the
+//! connection (or a reader half) implements. Every state change happens after the I/O it
+//! depends on succeeded, so a read that times out or would block can simply be retried.
+//!
+//! One frame: bytes -> read buffer -> [`FrameHeader::parse`] -> checks against role, message
+//! state and limits -> control frames are handed whole to [`Wire::control`]; data payload is
+//! copied (or read directly) into the caller's buffer -> unmasked -> UTF-8 checked.
+
+use std::io;
+
+use crate::close::{self, CloseCode, CloseFrame};
+use crate::config::Config;
+use crate::conn::Role;
+use crate::error::{CapacityError, Error, ProtocolError, Result, Sticky};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::mask::apply_mask;
+use crate::message::MessageKind;
+use crate::utf8::Utf8Validator;
+
+/// A control frame that arrived, handed to the connection.
+#[derive(Debug)]
+pub(crate) enum Control<'a> {
+    Ping(&'a [u8]),
+    Pong(&'a [u8]),
+    Close(Option<CloseFrame>),
+}
+
+/// What the read state machine needs from the rest of the connection.
+pub(crate) trait Wire {
+    /// Reads from the stream. Flushes batched writes first: the connection is about to block.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Handles a control frame: answer pings, run handlers, take part in the closing
+    /// handshake. A close frame ends with `Err(Error::Closed(status))`.
+    fn control(&mut self, frame: Control<'_>) -> Result<()>;
+
+    /// The peer broke the protocol or a limit: send a close frame with `code` and `reason`
+    /// (best effort) and end the connection.
+    fn fail(&mut self, code: CloseCode, reason: &str);
+
+    /// The stream failed or ended without a close frame.
+    fn abort(&mut self);
+}
+
+/// Buffered bytes from the stream: `data[pos..end]` is unread.
+struct ReadBuf {
+    data: Vec<u8>,
+    pos: usize,
+    end: usize,
+    size: usize,
+}
+
+impl ReadBuf {
+    fn new(size: usize, leftover: &[u8]) -> ReadBuf {
+        let mut buf = ReadBuf {
+            data: Vec::new(),
+            pos: 0,
+            end: 0,
+            size,
+        };
+        if !leftover.is_empty() {
+            buf.data = vec![0; size.max(leftover.len())];
+            buf.data[..leftover.len()].copy_from_slice(leftover);
+            buf.end = leftover.len();
+        }
+        buf
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.data[self.pos..self.end]
+    }
+
+    fn len(&self) -> usize {
+        self.end - self.pos
+    }
+
+    fn consume(&mut self, n: usize) {
+        debug_assert!(n <= self.len());
+        self.pos += n;
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Moves `n` buffered bytes into `dst`.
+    fn take_into(&mut self, dst: &mut [u8]) -> usize {
+        let n = dst.len().min(self.len());
+        dst[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+        self.consume(n);
+        n
+    }
+
+    /// One read from the wire into the free space. Only called when fewer bytes are buffered
+    /// than a header plus control payload, so compacting first copies little.
+    fn fill(&mut self, wire: &mut (impl Wire + ?Sized)) -> io::Result<usize> {
+        if self.data.is_empty() {
+            self.data = vec![0; self.size];
+        }
+        if self.pos > 0 {
+            self.data.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        debug_assert!(self.end < self.data.len());
+        loop {
+            match wire.read(&mut self.data[self.end..]) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Where in the current frame the reader is.
+#[derive(Clone, Copy, Debug)]
+enum FramePhase {
+    /// Between frames: the next bytes are a header.
+    Header,
+    /// Inside a data frame's payload.
+    Payload {
+        remaining: u64,
+        masking_key: Option<[u8; 4]>,
+        /// Payload bytes already read, modulo 4: the masking key's phase.
+        offset: usize,
+    },
+}
+
+/// The data message being read.
+#[derive(Clone, Copy, Debug)]
+struct InMessage {
+    kind: MessageKind,
+    /// The current frame has FIN set: the message ends with it.
+    last_frame: bool,
+    /// Payload bytes declared so far, for the message size limit.
+    size: u64,
+    /// Present for text messages.
+    utf8: Option<Utf8Validator>,
+}
+
+/// The read half of a connection's protocol state.
+pub(crate) struct Reader {
+    buf: ReadBuf,
+    role: Role,
+    max_frame_size: u64,
+    max_message_size: u64,
+    frame: FramePhase,
+    message: Option<InMessage>,
+    /// Set once the stream state is unusable: every later call returns it.
+    failed: Option<Sticky>,
+}
+
+impl Reader {
+    pub(crate) fn new(role: Role, config: &Config, leftover: &[u8]) -> Reader {
+        Reader {
+            buf: ReadBuf::new(config.read_buffer_size(), leftover),
+            role,
+            max_frame_size: config.max_frame_size(),
+            max_message_size: config.max_message_size(),
+            frame: FramePhase::Header,
+            message: None,
+            failed: None,
+        }
+    }
+
+    /// Marks the reader finished: later reads return `AlreadyClosed`.
+    pub(crate) fn set_closed(&mut self) {
+        if self.failed.is_none() {
+            self.failed = Some(Sticky::Closed);
+        }
+    }
+
+    /// Whether a message is partly read.
+    pub(crate) fn in_message(&self) -> bool {
+        self.message.is_some()
+    }
+
+    /// Payload bytes left in the current frame, if inside one.
+    pub(crate) fn frame_remaining(&self) -> u64 {
+        match self.frame {
+            FramePhase::Payload { remaining, .. } => remaining,
+            FramePhase::Header => 0,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(sticky) => Err(sticky.to_error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Skips the rest of the current message, if any, and reads up to the first frame of the
+    /// next data message, handling control frames on the way.
+    pub(crate) fn next_message<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<MessageKind> {
+        self.check()?;
+        while self.message.is_some() {
+            self.discard(wire)?;
+        }
+        self.next_data_frame(wire)?;
+        Ok(self
+            .message
+            .as_ref()
+            .map_or(MessageKind::Binary, |m| m.kind))
+    }
+
+    /// Reads payload of the current message into `dst`; `Ok(0)` at its end (or when `dst`
+    /// is empty, or when no message is in progress).
+    pub(crate) fn read<W: Wire + ?Sized>(&mut self, wire: &mut W, dst: &mut [u8]) -> Result<usize> {
+        self.check()?;
+        loop {
+            let Some(message) = self.message else {
+                return Ok(0);
+            };
+            if self.frame_remaining() > 0 {
+                if dst.is_empty() {
+                    return Ok(0);
+                }
+                return self.read_payload(wire, dst);
+            }
+            if message.last_frame {
+                self.message = None;
+                self.frame = FramePhase::Header;
+                if message.utf8.is_some_and(|v| v.finish().is_err()) {
+                    return Err(self.fail(wire, ProtocolError::InvalidUtf8.into()));
+                }
+                return Ok(0);
+            }
+            self.next_data_frame(wire)?;
+        }
+    }
+
+    /// Reads and drops the rest of the current message (still checking its UTF-8).
+    pub(crate) fn discard<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<()> {
+        let mut scratch = [0u8; 2048];
+        while self.read(wire, &mut scratch)? > 0 {}
+        Ok(())
+    }
+
+    /// Reads the rest of the current message onto the end of `out`, growing it as the payload
+    /// arrives (never by more than doubling, and never by a declared length alone). A
+    /// message over `limit` bytes is read to its end, dropped, and reported as
+    /// [`Error::MessageTooLong`]; `out` then holds its first `limit` bytes.
+    pub(crate) fn read_to_end<W: Wire + ?Sized>(
+        &mut self,
+        wire: &mut W,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> Result<()> {
+        let start = out.len();
+        let mut filled = start;
+        let result = loop {
+            if filled == out.len() {
+                let so_far = filled - start;
+                if so_far == limit {
+                    break match self.read(wire, &mut [0u8; 1]) {
+                        Ok(0) => Ok(()),
+                        Ok(_) => self.discard(wire).and(Err(Error::MessageTooLong { limit })),
+                        Err(e) => Err(e),
+                    };
+                }
+                let step = match self.frame_remaining() {
+                    0 => 1024,
+                    remaining => remaining.min(so_far.max(4096) as u64) as usize,
+                };
+                out.resize(filled + step.min(limit - so_far), 0);
+            }
+            match self.read(wire, &mut out[filled..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => filled += n,
+                Err(e) => break Err(e),
+            }
+        };
+        out.truncate(filled);
+        result
+    }
+
+    /// Reads headers until the next data frame, dispatching control frames, and installs it.
+    fn next_data_frame<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<()> {
+        loop {
+            let (header, header_len) = self.peek_header(wire)?;
+            if let Err(e) = self.check_header(&header) {
+                return Err(self.fail(wire, e));
+            }
+            if header.opcode.is_control() {
+                self.read_control(wire, header, header_len)?;
+                continue;
+            }
+            self.buf.consume(header_len);
+            let message = self.message.get_or_insert(InMessage {
+                kind: if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                },
+                last_frame: false,
+                size: 0,
+                utf8: (header.opcode == OpCode::Text).then(Utf8Validator::default),
+            });
+            message.last_frame = header.fin;
+            message.size += header.payload_len;
+            self.frame = FramePhase::Payload {
+                remaining: header.payload_len,
+                masking_key: header.masking_key,
+                offset: 0,
+            };
+            return Ok(());
+        }
+    }
+
+    /// Parses the next header from the buffer, reading until it is complete. Consumes nothing.
+    fn peek_header<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<(FrameHeader, usize)> {
+        loop {
+            match FrameHeader::parse(self.buf.filled()) {
+                Ok(Some(parsed)) => return Ok(parsed),
+                Ok(None) => self.fill(wire)?,
+                Err(e) => return Err(self.fail(wire, e.into())),
+            }
+        }
+    }
+
+    /// The rules a header breaks given the role, the negotiated extensions (none yet), the
+    /// message in progress and the limits.
+    fn check_header(&self, header: &FrameHeader) -> Result<(), Failure> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(ProtocolError::ReservedBits.into());
+        }
+        match (self.role, header.masking_key.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame.into()),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        if header.opcode.is_control() {
+            return Ok(());
+        }
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => {
+                return Err(ProtocolError::UnexpectedContinuation.into());
+            }
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation.into());
+            }
+            _ => {}
+        }
+        if header.payload_len > self.max_frame_size {
+            return Err(CapacityError::FrameTooLarge {
+                len: header.payload_len,
+                limit: self.max_frame_size,
+            }
+            .into());
+        }
+        let size = self.message.map_or(0, |m| m.size);
+        if size.saturating_add(header.payload_len) > self.max_message_size {
+            return Err(CapacityError::MessageTooLarge {
+                limit: self.max_message_size,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Reads a whole control frame (header at the start of the buffer) and hands it over.
+    fn read_control<W: Wire + ?Sized>(
+        &mut self,
+        wire: &mut W,
+        header: FrameHeader,
+        header_len: usize,
+    ) -> Result<()> {
+        let len = header.payload_len as usize;
+        while self.buf.len() < header_len + len {
+            self.fill(wire)?;
+        }
+        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
+        let payload = &mut payload[..len];
+        payload.copy_from_slice(&self.buf.filled()[header_len..header_len + len]);
+        self.buf.consume(header_len + len);
+        if let Some(key) = header.masking_key {
+            apply_mask(payload, key, 0);
+        }
+        match header.opcode {
+            OpCode::Ping => wire.control(Control::Ping(payload)),
+            OpCode::Pong => wire.control(Control::Pong(payload)),
+            _ => {
+                let frame = match close::parse_payload(payload) {
+                    Ok(frame) => frame,
+                    Err(e) => return Err(self.fail(wire, e.into())),
+                };
+                self.set_closed();
+                wire.control(Control::Close(frame))
+            }
+        }
+    }
+
+    /// Reads payload of the current frame (which has bytes left) into `dst`.
+    fn read_payload<W: Wire + ?Sized>(&mut self, wire: &mut W, dst: &mut [u8]) -> Result<usize> {
+        let FramePhase::Payload {
+            remaining,
+            masking_key,
+            offset,
+        } = self.frame
+        else {
+            unreachable!("read_payload outside a payload");
+        };
+        let want = remaining.min(dst.len() as u64) as usize;
+        let dst = &mut dst[..want];
+        let n = if self.buf.len() > 0 {
+            self.buf.take_into(dst)
+        } else if want >= self.buf.size {
+            // A large read: straight from the stream into the caller's buffer.
+            loop {
+                match wire.read(dst) {
+                    Ok(0) => return Err(self.eof(wire)),
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(self.io_failed(wire, e)),
+                }
+            }
+        } else {
+            self.fill(wire)?;
+            self.buf.take_into(dst)
+        };
+        let got = &mut dst[..n];
+        if let Some(key) = masking_key {
+            apply_mask(got, key, offset);
+        }
+        self.frame = FramePhase::Payload {
+            remaining: remaining - n as u64,
+            masking_key,
+            offset: (offset + n) & 3,
+        };
+        if let Some(message) = &mut self.message {
+            if let Some(utf8) = &mut message.utf8 {
+                if utf8.feed(got).is_err() {
+                    return Err(self.fail(wire, ProtocolError::InvalidUtf8.into()));
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// One read into the buffer; the end of the stream is an error here.
+    fn fill<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<()> {
+        match self.buf.fill(wire) {
+            Ok(0) => Err(self.eof(wire)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.io_failed(wire, e)),
+        }
+    }
+
+    fn eof<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Error {
+        let what = "the peer closed the connection without a close frame";
+        self.failed = Some(Sticky::Io(io::ErrorKind::UnexpectedEof, what));
+        wire.abort();
+        Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, what))
+    }
+
+    /// A read error. Timeouts leave the state as it was, so the read can be retried; any
+    /// other error ends the connection.
+    fn io_failed<W: Wire + ?Sized>(&mut self, wire: &mut W, e: io::Error) -> Error {
+        if !crate::stream::is_timeout(&e) {
+            self.failed = Some(Sticky::Io(e.kind(), "an earlier read failed"));
+            wire.abort();
+        }
+        Error::Io(e)
+    }
+
+    /// The peer broke a rule: tell the wire to send the close frame, and fail for good.
+    fn fail<W: Wire + ?Sized>(&mut self, wire: &mut W, failure: Failure) -> Error {
+        let (sticky, code, reason) = match failure {
+            Failure::Protocol(e) => (Sticky::Protocol(e), e.close_code(), e.reason()),
+            Failure::Capacity(e) => (Sticky::Capacity(e), CloseCode::MESSAGE_TOO_BIG, e.reason()),
+        };
+        let err = sticky.to_error();
+        self.failed = Some(sticky);
+        wire.fail(code, reason);
+        err
+    }
+}
+
+/// A rule the peer broke.
+#[derive(Clone, Copy, Debug)]
+enum Failure {
+    Protocol(ProtocolError),
+    Capacity(CapacityError),
+}
+
+impl From<ProtocolError> for Failure {
+    fn from(e: ProtocolError) -> Failure {
+        Failure::Protocol(e)
+    }
+}
+
+impl From<CapacityError> for Failure {
+    fn from(e: CapacityError) -> Failure {
+        Failure::Capacity(e)
+    }
+}

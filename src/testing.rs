@@ -1,0 +1,216 @@
+//! An in-memory duplex stream for tests: ours and yours.
+//!
+//! [`pipe`] returns two connected ends. Bytes written to one are read from the other, in
+//! order. Each end can be told to return at most `n` bytes per read or accept at most `n`
+//! bytes per write, to exercise the short reads and writes real sockets give. Reads block
+//! until data arrives (so two threads can hold a conversation), honour
+//! [`Stream::set_read_timeout`], and return end-of-stream once the other end is dropped or
+//! shut down.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! let (mut a, mut b) = wsio::testing::pipe();
+//! b.set_max_read(1); // one byte per read
+//! a.write_all(b"hi")?;
+//! let mut buf = [0u8; 8];
+//! assert_eq!(b.read(&mut buf)?, 1);
+//! assert_eq!(b.read(&mut buf)?, 1);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::stream::Stream;
+
+/// How long a read blocks with no timeout set before giving up with an error, so that a test
+/// that would hang fails instead.
+const SAFETY_LIMIT: Duration = Duration::from_secs(30);
+
+/// One direction of a pipe.
+#[derive(Default)]
+struct Channel {
+    state: Mutex<ChannelState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct ChannelState {
+    bytes: VecDeque<u8>,
+    /// The writing end is gone or shut down: reads see end-of-stream once `bytes` is empty.
+    write_closed: bool,
+    /// The reading end is gone or shut down: writes fail.
+    read_closed: bool,
+}
+
+impl Channel {
+    fn lock(&self) -> MutexGuard<'_, ChannelState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One end of an in-memory duplex stream; see the [module docs](self).
+pub struct PipeEnd {
+    incoming: Arc<Channel>,
+    outgoing: Arc<Channel>,
+    max_read: usize,
+    max_write: usize,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+/// Two connected ends.
+pub fn pipe() -> (PipeEnd, PipeEnd) {
+    let a_to_b = Arc::new(Channel::default());
+    let b_to_a = Arc::new(Channel::default());
+    let end = |incoming: &Arc<Channel>, outgoing: &Arc<Channel>| PipeEnd {
+        incoming: Arc::clone(incoming),
+        outgoing: Arc::clone(outgoing),
+        max_read: usize::MAX,
+        max_write: usize::MAX,
+        read_timeout: None,
+        write_timeout: None,
+    };
+    (end(&b_to_a, &a_to_b), end(&a_to_b, &b_to_a))
+}
+
+impl PipeEnd {
+    /// Returns at most `n` bytes per read (at least 1).
+    pub fn set_max_read(&mut self, n: usize) {
+        self.max_read = n.max(1);
+    }
+
+    /// Accepts at most `n` bytes per write (at least 1).
+    pub fn set_max_write(&mut self, n: usize) {
+        self.max_write = n.max(1);
+    }
+
+    /// Bytes written by the other end and not read yet.
+    pub fn available(&self) -> usize {
+        self.incoming.lock().bytes.len()
+    }
+
+    /// Takes everything the other end has written so far, without blocking.
+    pub fn take_available(&mut self) -> Vec<u8> {
+        self.incoming.lock().bytes.drain(..).collect()
+    }
+
+    /// Closes the writing direction: the other end reads end-of-stream after the bytes
+    /// already sent. Reading from this end still works.
+    pub fn shutdown_write(&mut self) {
+        self.outgoing.lock().write_closed = true;
+        self.outgoing.ready.notify_all();
+    }
+
+    fn shutdown_read(&mut self) {
+        let mut state = self.incoming.lock();
+        state.read_closed = true;
+        state.bytes.clear();
+        drop(state);
+        self.incoming.ready.notify_all();
+    }
+}
+
+impl Read for PipeEnd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let limit = self.read_timeout.unwrap_or(SAFETY_LIMIT);
+        let deadline = Instant::now() + limit;
+        let mut state = self.incoming.lock();
+        while state.bytes.is_empty() && !state.write_closed && !state.read_closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(if self.read_timeout.is_some() {
+                    io::Error::new(io::ErrorKind::TimedOut, "pipe read timed out")
+                } else {
+                    io::Error::other(
+                        "pipe read blocked for 30 s with no timeout set (test safety limit)",
+                    )
+                });
+            }
+            state = self
+                .incoming
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        let n = buf.len().min(self.max_read).min(state.bytes.len());
+        for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..n)) {
+            *slot = byte;
+        }
+        Ok(n)
+    }
+}
+
+impl Write for PipeEnd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut state = self.outgoing.lock();
+        if state.write_closed {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "pipe shut down for writing",
+            ));
+        }
+        if state.read_closed {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the other end is gone",
+            ));
+        }
+        let n = buf.len().min(self.max_write);
+        state.bytes.extend(&buf[..n]);
+        drop(state);
+        self.outgoing.ready.notify_all();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for PipeEnd {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.read_timeout = timeout;
+        Ok(())
+    }
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.read_timeout)
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.write_timeout = timeout;
+        Ok(())
+    }
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.write_timeout)
+    }
+    fn shutdown(&mut self) -> io::Result<()> {
+        self.shutdown_write();
+        self.shutdown_read();
+        Ok(())
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        self.shutdown_write();
+        self.shutdown_read();
+    }
+}
+
+impl std::fmt::Debug for PipeEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeEnd")
+            .field("max_read", &self.max_read)
+            .field("max_write", &self.max_write)
+            .field("read_timeout", &self.read_timeout)
+            .finish_non_exhaustive()
+    }
+}

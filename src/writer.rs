@@ -1,0 +1,432 @@
+//! The write state machine: messages in, frames out.
+//!
+//! [`Writer`] owns the write buffer. Small frames are built in it, header and payload side by
+//! side, so that they leave in one write (and, with [`FlushPolicy::Batched`], many frames in
+//! one write). A large payload is not copied: the server writes buffered bytes, header and
+//! payload with one vectored write; the client, which must mask, masks through the buffer in
+//! chunks. A streamed message accumulates in the buffer behind a reserved header slot
+//! (gorilla's trick) and is cut into a frame whenever the buffer fills.
+
+use std::io::{self, IoSlice, Write};
+
+use crate::config::{Config, FlushPolicy};
+use crate::conn::Role;
+use crate::error::{Error, InvalidInput, Result, Sticky};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use crate::mask::{apply_mask, random_key};
+use crate::message::MessageKind;
+use crate::utf8::Utf8Validator;
+
+/// The largest chunk a client masks at a time when writing a large payload.
+const MAX_MASK_CHUNK: usize = 64 << 10;
+
+/// The message being streamed by a [`MessageWriter`](crate::MessageWriter).
+#[derive(Clone, Copy, Debug)]
+enum OutMessage {
+    Idle,
+    Streaming {
+        kind: MessageKind,
+        /// A frame of this message has been emitted: the next one is a continuation.
+        started: bool,
+        /// Where the reserved header slot of the frame being filled starts in the buffer;
+        /// the frame's payload so far follows the slot.
+        slot: Option<usize>,
+        utf8: Option<Utf8Validator>,
+    },
+}
+
+/// The write half of a connection's protocol state.
+pub(crate) struct Writer {
+    /// Bytes ready to send, then possibly a reserved slot and a partial frame payload.
+    buf: Vec<u8>,
+    size: usize,
+    role: Role,
+    policy: FlushPolicy,
+    message: OutMessage,
+    /// Set once the stream state is unusable: every later call returns it.
+    failed: Option<Sticky>,
+}
+
+impl Writer {
+    pub(crate) fn new(role: Role, config: &Config) -> Writer {
+        Writer {
+            buf: Vec::new(),
+            size: config.write_buffer_size(),
+            role,
+            policy: config.flush_policy(),
+            message: OutMessage::Idle,
+            failed: None,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(sticky) => Err(sticky.to_error()),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether complete frames are waiting in the buffer.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.complete_end() > 0
+    }
+
+    /// The end of the complete frames in the buffer.
+    fn complete_end(&self) -> usize {
+        match self.message {
+            OutMessage::Streaming { slot: Some(s), .. } => s,
+            _ => self.buf.len(),
+        }
+    }
+
+    /// Writes one whole message as a single frame.
+    pub(crate) fn write_message<W: Write>(
+        &mut self,
+        w: &mut W,
+        kind: MessageKind,
+        data: &[u8],
+    ) -> Result<()> {
+        self.check()?;
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
+            return Err(InvalidInput::InvalidUtf8.into());
+        }
+        self.frame(w, kind.opcode(), true, data)?;
+        self.end_of_message(w)
+    }
+
+    /// Writes a control frame (payload already checked to be at most 125 bytes). If a
+    /// streamed message has a partial frame, that frame is emitted first: control frames may
+    /// come between the frames of a message, never inside one.
+    pub(crate) fn write_control<W: Write>(
+        &mut self,
+        w: &mut W,
+        opcode: OpCode,
+        payload: &[u8],
+    ) -> Result<()> {
+        self.check()?;
+        if let OutMessage::Streaming { slot: Some(s), .. } = self.message {
+            if self.buf.len() > s + MAX_HEADER_LEN {
+                self.emit(false);
+            } else {
+                self.buf.truncate(s);
+                self.set_slot(None);
+            }
+        }
+        self.frame(w, opcode, true, payload)?;
+        self.end_of_message(w)
+    }
+
+    /// Sends the complete frames in the buffer and flushes the stream.
+    pub(crate) fn flush<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        self.check()?;
+        self.send_buffered(w)?;
+        w.flush().map_err(|e| self.io_failed(e))
+    }
+
+    /// Starts streaming a message.
+    pub(crate) fn begin(&mut self, kind: MessageKind) -> Result<()> {
+        self.check()?;
+        debug_assert!(matches!(self.message, OutMessage::Idle));
+        self.message = OutMessage::Streaming {
+            kind,
+            started: false,
+            slot: None,
+            utf8: (kind == MessageKind::Text).then(Utf8Validator::default),
+        };
+        Ok(())
+    }
+
+    /// Adds payload to the streamed message, emitting frames as the buffer fills.
+    pub(crate) fn stream_write<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
+        self.check()?;
+        let OutMessage::Streaming { utf8, .. } = &mut self.message else {
+            return Err(Error::AlreadyClosed);
+        };
+        if let Some(v) = utf8 {
+            if v.feed(data).is_err() {
+                self.abandon();
+                return Err(InvalidInput::InvalidUtf8.into());
+            }
+        }
+        while !data.is_empty() {
+            if self.slot().is_none() {
+                if data.len() >= self.size {
+                    // A large write and no partial frame: one frame straight from `data`.
+                    let opcode = self.next_opcode();
+                    self.frame(w, opcode, false, data)?;
+                    self.set_started();
+                    return Ok(());
+                }
+                if self.buf.len() + MAX_HEADER_LEN >= self.size {
+                    self.send_buffered(w)?;
+                }
+                let slot = self.buf.len();
+                self.alloc();
+                self.buf.resize(slot + MAX_HEADER_LEN, 0);
+                self.set_slot(Some(slot));
+            }
+            let take = (self.size - self.buf.len()).min(data.len());
+            self.buf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.buf.len() >= self.size {
+                self.emit(false);
+                self.send_buffered(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits the streamed message's partial frame, if any, and sends what is buffered.
+    pub(crate) fn stream_flush<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        self.check()?;
+        if self
+            .slot()
+            .is_some_and(|s| self.buf.len() > s + MAX_HEADER_LEN)
+        {
+            self.emit(false);
+        }
+        self.flush(w)
+    }
+
+    /// Ends the streamed message with a final frame.
+    pub(crate) fn stream_finish<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        self.check()?;
+        let OutMessage::Streaming { utf8, .. } = self.message else {
+            return Err(Error::AlreadyClosed);
+        };
+        if utf8.is_some_and(|v| v.finish().is_err()) {
+            self.abandon();
+            return Err(InvalidInput::InvalidUtf8.into());
+        }
+        if self.slot().is_some() {
+            self.emit(true);
+        } else {
+            let opcode = self.next_opcode();
+            self.frame(w, opcode, true, &[])?;
+        }
+        self.message = OutMessage::Idle;
+        self.end_of_message(w)
+    }
+
+    /// The application dropped its writer without finishing. Does no I/O (it runs in `Drop`):
+    /// if nothing of the message has been emitted, it is forgotten; otherwise a final frame
+    /// with what is buffered ends it early, to be sent with the next write or flush.
+    pub(crate) fn abandon(&mut self) {
+        let OutMessage::Streaming { started, slot, .. } = self.message else {
+            return;
+        };
+        match (started, slot) {
+            (false, Some(s)) => self.buf.truncate(s),
+            (false, None) => {}
+            (true, Some(_)) => self.emit(true),
+            (true, None) => {
+                let mut header = FrameHeader::new(OpCode::Continuation, true, 0);
+                if self.role == Role::Client {
+                    header.masking_key = Some(random_key());
+                }
+                let mut bytes = [0u8; MAX_HEADER_LEN];
+                let n = header.encode(&mut bytes);
+                self.buf.extend_from_slice(&bytes[..n]);
+            }
+        }
+        self.message = OutMessage::Idle;
+    }
+
+    fn slot(&self) -> Option<usize> {
+        match self.message {
+            OutMessage::Streaming { slot, .. } => slot,
+            OutMessage::Idle => None,
+        }
+    }
+
+    fn set_slot(&mut self, new: Option<usize>) {
+        if let OutMessage::Streaming { slot, .. } = &mut self.message {
+            *slot = new;
+        }
+    }
+
+    fn set_started(&mut self) {
+        if let OutMessage::Streaming { started, .. } = &mut self.message {
+            *started = true;
+        }
+    }
+
+    fn next_opcode(&self) -> OpCode {
+        match self.message {
+            OutMessage::Streaming { started: true, .. } => OpCode::Continuation,
+            OutMessage::Streaming { kind, .. } => kind.opcode(),
+            OutMessage::Idle => unreachable!("no message is being streamed"),
+        }
+    }
+
+    /// Turns the slot and the payload behind it into a frame, in place. No I/O.
+    fn emit(&mut self, fin: bool) {
+        let Some(slot) = self.slot() else {
+            return;
+        };
+        let payload_start = slot + MAX_HEADER_LEN;
+        let mut header = FrameHeader::new(
+            self.next_opcode(),
+            fin,
+            (self.buf.len() - payload_start) as u64,
+        );
+        if self.role == Role::Client {
+            let key = random_key();
+            header.masking_key = Some(key);
+            apply_mask(&mut self.buf[payload_start..], key, 0);
+        }
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut bytes);
+        let header_start = payload_start - n;
+        self.buf[header_start..payload_start].copy_from_slice(&bytes[..n]);
+        if header_start > slot {
+            // Close the gap the unused part of the slot left.
+            let gap = header_start - slot;
+            self.buf.copy_within(header_start.., slot);
+            self.buf.truncate(self.buf.len() - gap);
+        }
+        self.set_slot(None);
+        self.set_started();
+    }
+
+    /// Writes one frame: into the buffer when it fits, else straight out.
+    fn frame<W: Write>(
+        &mut self,
+        w: &mut W,
+        opcode: OpCode,
+        fin: bool,
+        payload: &[u8],
+    ) -> Result<()> {
+        debug_assert!(self.slot().is_none());
+        let mut header = FrameHeader::new(opcode, fin, payload.len() as u64);
+        let key = (self.role == Role::Client).then(random_key);
+        header.masking_key = key;
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut bytes);
+        let header = &bytes[..n];
+        self.alloc();
+
+        let total = n + payload.len();
+        if self.buf.len() + total > self.size && !self.buf.is_empty() && total <= self.size {
+            // It fits once the buffer is empty.
+            self.send_buffered(w)?;
+        }
+        if self.buf.len() + total <= self.size {
+            self.buf.extend_from_slice(header);
+            let start = self.buf.len();
+            self.buf.extend_from_slice(payload);
+            if let Some(key) = key {
+                apply_mask(&mut self.buf[start..], key, 0);
+            }
+            return Ok(());
+        }
+        match key {
+            None => {
+                // Server: buffered frames, header and payload in one vectored write, no copy.
+                let mut parts = [
+                    IoSlice::new(&self.buf),
+                    IoSlice::new(header),
+                    IoSlice::new(payload),
+                ];
+                let result = write_all_vectored(w, &mut parts);
+                self.buf.clear();
+                result.map_err(|e| self.io_failed(e))
+            }
+            Some(key) => {
+                // Client: mask through the buffer, in chunks larger than it when it pays.
+                let cap = self.size.max(payload.len().min(MAX_MASK_CHUNK));
+                if self.buf.len() + n > cap {
+                    self.send_buffered(w)?;
+                }
+                self.buf.extend_from_slice(header);
+                let mut offset = 0;
+                while offset < payload.len() {
+                    if self.buf.len() == cap {
+                        self.send_buffered(w)?;
+                    }
+                    let take = (cap - self.buf.len()).min(payload.len() - offset);
+                    let start = self.buf.len();
+                    self.buf.extend_from_slice(&payload[offset..offset + take]);
+                    apply_mask(&mut self.buf[start..], key, offset);
+                    offset += take;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// After a whole message or control frame: send it now unless batching, and never keep
+    /// more than a buffer's worth.
+    fn end_of_message<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        if self.policy == FlushPolicy::Immediate || self.buf.len() >= self.size {
+            self.flush(w)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the complete frames in the buffer. Unsent bytes stay buffered, so after a
+    /// timeout the write can be retried.
+    fn send_buffered<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        let end = self.complete_end();
+        let mut written = 0;
+        let result = loop {
+            if written == end {
+                break Ok(());
+            }
+            match w.write(&self.buf[written..end]) {
+                Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..written);
+        if let Some(s) = self.slot() {
+            self.set_slot(Some(s - written));
+        }
+        if self.buf.is_empty() && self.buf.capacity() > 2 * self.size {
+            self.buf = Vec::new();
+        }
+        result.map_err(|e| {
+            if crate::stream::is_timeout(&e) {
+                Error::Io(e)
+            } else {
+                self.io_failed(e)
+            }
+        })
+    }
+
+    fn alloc(&mut self) {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(self.size);
+        }
+    }
+
+    /// A write error that leaves the stream in an unknown state: fail for good.
+    fn io_failed(&mut self, e: io::Error) -> Error {
+        self.failed = Some(Sticky::Io(e.kind(), "an earlier write failed"));
+        Error::Io(e)
+    }
+
+    /// Marks the writer finished (a close frame was sent): later writes return
+    /// `AlreadyClosed`.
+    pub(crate) fn set_closed(&mut self) {
+        if self.failed.is_none() {
+            self.failed = Some(Sticky::Closed);
+        }
+    }
+}
+
+/// `write_all` for several slices.
+fn write_all_vectored<W: Write>(w: &mut W, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut parts, 0);
+    while !parts.is_empty() {
+        match w.write_vectored(parts) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => IoSlice::advance_slices(&mut parts, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
