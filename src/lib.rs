@@ -122,12 +122,14 @@
 mod close;
 mod config;
 mod conn;
+mod control;
 mod error;
 pub mod frame;
 mod handshake;
 pub mod mask;
 mod message;
 mod reader;
+mod split;
 mod stream;
 pub mod testing;
 mod utf8;
@@ -135,7 +137,8 @@ mod writer;
 
 pub use close::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN};
 pub use config::{Config, ConfigBuilder, FlushPolicy, MIN_BUFFER_SIZE};
-pub use conn::{CloseHandler, Conn, PingHandler, PongHandler, Replier, Role};
+pub use conn::{Conn, Role};
+pub use control::{CloseHandler, PingHandler, PongHandler, Replier};
 pub use error::{
     CapacityError, Error, HandshakeError, InvalidInput, ProtocolError, Result, UrlError,
 };
@@ -143,4 +146,5 @@ pub use handshake::{
     Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
 };
 pub use message::{Message, MessageKind, MessageReader, MessageWriter};
+pub use split::{ReadHalf, Split, WriteHalf};
 pub use stream::Stream;

@@ -23,6 +23,7 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::split::Split;
 use crate::stream::Stream;
 
 /// How long a read blocks with no timeout set before giving up with an error, so that a test
@@ -55,6 +56,8 @@ impl Channel {
 
 /// One end of an in-memory duplex stream; see the [module docs](self).
 pub struct PipeEnd {
+    /// Shared by the handles of one end made by [`Split`]; the end closes when the last goes.
+    handles: Arc<()>,
     incoming: Arc<Channel>,
     outgoing: Arc<Channel>,
     max_read: usize,
@@ -68,6 +71,7 @@ pub fn pipe() -> (PipeEnd, PipeEnd) {
     let a_to_b = Arc::new(Channel::default());
     let b_to_a = Arc::new(Channel::default());
     let end = |incoming: &Arc<Channel>, outgoing: &Arc<Channel>| PipeEnd {
+        handles: Arc::new(()),
         incoming: Arc::clone(incoming),
         outgoing: Arc::clone(outgoing),
         max_read: usize::MAX,
@@ -200,8 +204,37 @@ impl Stream for PipeEnd {
 
 impl Drop for PipeEnd {
     fn drop(&mut self) {
-        self.shutdown_write();
-        self.shutdown_read();
+        if Arc::strong_count(&self.handles) == 1 {
+            self.shutdown_write();
+            self.shutdown_read();
+        }
+    }
+}
+
+impl Split for PipeEnd {
+    type Reader = PipeEnd;
+    type Writer = PipeEnd;
+
+    /// Two handles to the same end; it closes when both are gone. Limits and timeouts are
+    /// copied and then set separately per handle.
+    fn split(self) -> io::Result<(PipeEnd, PipeEnd)> {
+        let other = PipeEnd {
+            handles: Arc::clone(&self.handles),
+            incoming: Arc::clone(&self.incoming),
+            outgoing: Arc::clone(&self.outgoing),
+            max_read: self.max_read,
+            max_write: self.max_write,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+        };
+        Ok((other, self))
+    }
+
+    fn reunite(reader: PipeEnd, mut writer: PipeEnd) -> PipeEnd {
+        writer.read_timeout = reader.read_timeout;
+        writer.max_read = reader.max_read;
+        drop(reader);
+        writer
     }
 }
 

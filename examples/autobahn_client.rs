@@ -1,0 +1,41 @@
+//! The Autobahn|Testsuite `fuzzingserver` target: runs every case as a streaming echo client,
+//! then asks the suite to write its report.
+//!
+//! ```text
+//! cargo run --release --example autobahn_client -- [--url URL] [--agent NAME]
+//! # defaults: ws://127.0.0.1:9001 and wsio
+//! ```
+
+mod common;
+
+use wsio::{CloseCode, Dialer, Error};
+
+fn main() -> wsio::Result<()> {
+    let base = common::arg("--url").unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let base = base.trim_end_matches('/');
+    let agent = common::arg("--agent").unwrap_or_else(|| "wsio".to_owned());
+    let verbose = common::flag("--verbose");
+    let dialer = Dialer::new();
+
+    let (mut conn, _) = dialer.dial(&format!("{base}/getCaseCount"))?;
+    let count: u32 = conn
+        .read_text(64)?
+        .trim()
+        .parse()
+        .map_err(|_| Error::Io(std::io::Error::other("case count is not a number")))?;
+    let _ = conn.close(CloseCode::NORMAL, "");
+    println!("running {count} cases as agent {agent}");
+
+    for case in 1..=count {
+        let url = format!("{base}/runCase?case={case}&agent={agent}");
+        let result = dialer.dial(&url).and_then(|(conn, _)| common::echo(conn));
+        if let (Err(e), true) = (result, verbose) {
+            eprintln!("case {case}: {e}");
+        }
+    }
+
+    let (mut conn, _) = dialer.dial(&format!("{base}/updateReports?agent={agent}"))?;
+    let _ = conn.close(CloseCode::NORMAL, "");
+    println!("done; report updated");
+    Ok(())
+}

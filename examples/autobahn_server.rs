@@ -1,0 +1,37 @@
+//! The Autobahn|Testsuite `fuzzingclient` target: a streaming echo server.
+//!
+//! ```text
+//! cargo run --release --example autobahn_server -- [--addr HOST:PORT]   # default 127.0.0.1:9001
+//! ```
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use wsio::{Config, FlushPolicy, Upgrader};
+
+fn main() -> std::io::Result<()> {
+    let addr = common::arg("--addr").unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let verbose = common::flag("--verbose");
+    let listener = TcpListener::bind(&addr)?;
+    println!(
+        "autobahn_server listening on ws://{}/",
+        listener.local_addr()?
+    );
+
+    let config = Config::builder().flush_policy(FlushPolicy::Batched).build();
+    let upgrader = Arc::new(Upgrader::new().allow_any_origin().config(config));
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let upgrader = Arc::clone(&upgrader);
+        std::thread::spawn(move || {
+            let _ = stream.set_nodelay(true);
+            let result = upgrader.upgrade(stream).and_then(common::echo);
+            if let (Err(e), true) = (result, verbose) {
+                eprintln!("{e}");
+            }
+        });
+    }
+    Ok(())
+}
