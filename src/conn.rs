@@ -276,7 +276,7 @@ impl<S: Read + Write> Conn<S> {
     ///
     /// # Errors
     ///
-    /// [`InvalidInput::InvalidUtf8`] for text that is not UTF-8 (nothing is sent);
+    /// [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) for text that is not UTF-8 (nothing is sent);
     /// [`Error::AlreadyClosed`] after a close frame was sent; I/O errors.
     pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
         let out = &mut self.wire.out;
@@ -306,7 +306,7 @@ impl<S: Read + Write> Conn<S> {
     ///
     /// # Errors
     ///
-    /// [`InvalidInput::ControlPayloadTooLong`] over 125 bytes; [`Error::AlreadyClosed`]; I/O.
+    /// [`InvalidInput::ControlPayloadTooLong`](crate::InvalidInput::ControlPayloadTooLong) over 125 bytes; [`Error::AlreadyClosed`]; I/O.
     pub fn write_ping(&mut self, payload: &[u8]) -> Result<()> {
         self.wire.out.write_control(OpCode::Ping, payload)
     }
@@ -363,7 +363,7 @@ impl<S: Read + Write> Conn<S> {
     ///
     /// # Errors
     ///
-    /// [`InvalidInput`] for a code that may not be sent (1005, 1006, 1015, reserved ranges)
+    /// [`InvalidInput`](crate::InvalidInput) for a code that may not be sent (1005, 1006, 1015, reserved ranges)
     /// or a reason over 123 bytes; an I/O error while sending the close frame. Not hearing
     /// back from the peer is not an error: the status then has code
     /// [`CloseCode::ABNORMAL`].

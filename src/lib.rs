@@ -146,5 +146,5 @@ pub use handshake::{
     Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
 };
 pub use message::{Message, MessageKind, MessageReader, MessageWriter};
-pub use split::{ReadHalf, Split, WriteHalf};
+pub use split::{ReadHalf, ReuniteError, Split, WriteHalf};
 pub use stream::Stream;

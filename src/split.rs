@@ -379,10 +379,11 @@ impl<S: Split + Read + Write> ReadHalf<S> {
     ///
     /// # Errors
     ///
-    /// Gives both halves back if they come from different connections.
-    pub fn reunite(self, write: WriteHalf<S>) -> Result<Conn<S>, (ReadHalf<S>, WriteHalf<S>)> {
+    /// Gives both halves back, in a [`ReuniteError`], if they come from different
+    /// connections.
+    pub fn reunite(self, write: WriteHalf<S>) -> Result<Conn<S>, Box<ReuniteError<S>>> {
         if !Arc::ptr_eq(&self.wire.shared, &write.shared) {
-            return Err((self, write));
+            return Err(Box::new(ReuniteError(self, write)));
         }
         drop(write);
         let ReadHalf {
@@ -524,6 +525,23 @@ impl<S: Split> Sink for WriteHalf<S> {
         self.shared.with(|out| out.stream_abandon());
     }
 }
+
+/// [`ReadHalf::reunite`] was given halves of two different connections; here they are back.
+pub struct ReuniteError<S: Split>(pub ReadHalf<S>, pub WriteHalf<S>);
+
+impl<S: Split> fmt::Debug for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReuniteError(..)")
+    }
+}
+
+impl<S: Split> fmt::Display for ReuniteError<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the halves come from different connections")
+    }
+}
+
+impl<S: Split> std::error::Error for ReuniteError<S> {}
 
 impl<S: Split> fmt::Debug for ReadHalf<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,0 +1,95 @@
+//! `Conn::close` starts the closing handshake, waits for the peer's close frame within the
+//! close timeout, and reports how it went.
+
+mod common;
+
+use std::io::Write;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    client_frame, close_payload, conn_pair, frames_from, quick_config, server_and_raw_client,
+};
+use wsio::frame::OpCode;
+use wsio::{CloseCode, Config, Error, Initiator, InvalidInput};
+
+#[test]
+fn both_sides_see_a_clean_close_with_the_right_initiator() {
+    let (mut client, mut server) = conn_pair(quick_config());
+    client.write_text("last words").unwrap();
+    let peer = thread::spawn(move || {
+        assert_eq!(server.read_message().unwrap().as_text(), Some("last words"));
+        match server.read_message() {
+            Err(Error::Closed(status)) => status,
+            other => panic!("expected Closed, got {other:?}"),
+        }
+    });
+    let status = client.close(CloseCode::NORMAL, "done").unwrap();
+    assert_eq!(status.initiator, Initiator::Local);
+    assert_eq!(status.code, CloseCode::NORMAL, "the server echoed our code");
+    assert_eq!(status.reason, "done");
+    assert!(status.is_clean());
+
+    let server_status = peer.join().unwrap();
+    assert_eq!(server_status.initiator, Initiator::Peer);
+    assert_eq!(server_status.code, CloseCode::NORMAL);
+}
+
+#[test]
+fn data_after_our_close_frame_is_discarded_until_the_peers_close() {
+    let (mut server, mut client) = server_and_raw_client(quick_config());
+    client
+        .write_all(&client_frame(OpCode::Text, true, b"in flight"))
+        .unwrap();
+    client
+        .write_all(&client_frame(OpCode::Ping, true, b"x"))
+        .unwrap();
+    client
+        .write_all(&client_frame(
+            OpCode::Close,
+            true,
+            &close_payload(1000, "ok"),
+        ))
+        .unwrap();
+    let status = server.close(CloseCode::GOING_AWAY, "restart").unwrap();
+    assert_eq!(status.code, CloseCode::NORMAL);
+    assert_eq!(status.initiator, Initiator::Local);
+    let frames = frames_from(&mut client);
+    // Only our close frame: no pong after it.
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].close_code(), Some(1001));
+}
+
+#[test]
+fn a_silent_peer_does_not_hold_close_past_the_timeout() {
+    let config = Config::builder()
+        .close_timeout(Some(Duration::from_millis(200)))
+        .build();
+    let (mut server, _client) = server_and_raw_client(config);
+    let started = Instant::now();
+    let status = server.close(CloseCode::NORMAL, "").unwrap();
+    let took = started.elapsed();
+    assert_eq!(status.code, CloseCode::ABNORMAL);
+    assert!(!status.is_clean());
+    assert!(took >= Duration::from_millis(150), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn unsendable_codes_and_long_reasons_are_refused_before_sending() {
+    let (mut server, mut client) = server_and_raw_client(quick_config());
+    for code in [1005, 1006, 1015, 999, 1004, 2000, 5000] {
+        assert!(matches!(
+            server.close(CloseCode::from_u16(code), ""),
+            Err(Error::InvalidInput(InvalidInput::CloseCode(c))) if c == code
+        ));
+    }
+    assert!(matches!(
+        server.close(CloseCode::NORMAL, &"x".repeat(124)),
+        Err(Error::InvalidInput(InvalidInput::CloseReasonTooLong(124)))
+    ));
+    assert!(client.take_available().is_empty());
+    // Still open and usable.
+    server.write_text("still here").unwrap();
+    assert_eq!(frames_from(&mut client)[0].payload, b"still here");
+}
