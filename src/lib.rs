@@ -148,3 +148,8 @@ pub use handshake::{
 pub use message::{Message, MessageKind, MessageReader, MessageWriter};
 pub use split::{ReadHalf, ReuniteError, Split, WriteHalf};
 pub use stream::Stream;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

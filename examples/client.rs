@@ -1,0 +1,95 @@
+//! A command-line client.
+//!
+//! ```text
+//! cargo run --example client -- --url URL                       # stdin lines out, messages in
+//! cargo run --example client -- --url URL --count N --size BYTES
+//! ```
+//!
+//! With `--count`, it sends N messages of exactly BYTES bytes (even-numbered ones text,
+//! odd-numbered ones binary), checks that each echo matches byte for byte, closes with 1000,
+//! and exits 0 only if every echo matched.
+
+mod common;
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use wsio::{CloseCode, Dialer, Error, Message};
+
+fn main() -> ExitCode {
+    let Some(url) = common::arg("--url") else {
+        eprintln!("usage: client --url URL [--count N --size BYTES]");
+        return ExitCode::from(2);
+    };
+    let result = match common::arg("--count") {
+        Some(count) => {
+            let count = count.parse().unwrap_or(0);
+            let size = common::arg("--size").and_then(|s| s.parse().ok()).unwrap_or(16);
+            check_echoes(&url, count, size)
+        }
+        None => interactive(&url),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The payload of message `i`: text for even `i`, binary for odd, exactly `size` bytes.
+fn payload(i: usize, size: usize) -> Message {
+    if i % 2 == 0 {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        Message::Text((0..size).map(|j| alphabet[(i + j) % alphabet.len()] as char).collect())
+    } else {
+        Message::Binary((0..size).map(|j| (i * 7 + j) as u8).collect())
+    }
+}
+
+fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
+    let (mut conn, _) = Dialer::new().dial(url)?;
+    let mut matched = 0;
+    for i in 0..count {
+        let sent = payload(i, size);
+        conn.write_message(sent.kind(), sent.as_bytes())?;
+        let echo = conn.read_message()?;
+        if echo == sent {
+            matched += 1;
+        } else {
+            eprintln!("message {i}: echo differs ({} of {} bytes, {} vs {})", echo.len(), size, echo.kind(), sent.kind());
+        }
+    }
+    let status = conn.close(CloseCode::NORMAL, "")?;
+    println!("{matched}/{count} echoes matched; {status}");
+    Ok(matched == count)
+}
+
+fn interactive(url: &str) -> wsio::Result<bool> {
+    let (conn, _) = Dialer::new().dial(url)?;
+    println!("connected to {url}; type lines to send, end with EOF (Ctrl-D)");
+    let (mut rx, mut tx) = conn.split()?;
+    let printer = std::thread::spawn(move || loop {
+        match rx.read_message() {
+            Ok(Message::Text(text)) => println!("< {text}"),
+            Ok(Message::Binary(data)) => println!("< [{} bytes]", data.len()),
+            Err(Error::Closed(status)) => {
+                println!("{status}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return;
+            }
+        }
+    });
+    for line in std::io::stdin().lock().lines() {
+        let line = line.map_err(Error::Io)?;
+        tx.write_text(&line)?;
+    }
+    tx.send_close(CloseCode::NORMAL, "")?;
+    let _ = printer.join();
+    Ok(true)
+}
