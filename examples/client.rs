@@ -24,7 +24,9 @@ fn main() -> ExitCode {
     let result = match common::arg("--count") {
         Some(count) => {
             let count = count.parse().unwrap_or(0);
-            let size = common::arg("--size").and_then(|s| s.parse().ok()).unwrap_or(16);
+            let size = common::arg("--size")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(16);
             check_echoes(&url, count, size)
         }
         None => interactive(&url),
@@ -43,7 +45,11 @@ fn main() -> ExitCode {
 fn payload(i: usize, size: usize) -> Message {
     if i % 2 == 0 {
         let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        Message::Text((0..size).map(|j| alphabet[(i + j) % alphabet.len()] as char).collect())
+        Message::Text(
+            (0..size)
+                .map(|j| alphabet[(i + j) % alphabet.len()] as char)
+                .collect(),
+        )
     } else {
         Message::Binary((0..size).map(|j| (i * 7 + j) as u8).collect())
     }
@@ -59,7 +65,13 @@ fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
         if echo == sent {
             matched += 1;
         } else {
-            eprintln!("message {i}: echo differs ({} of {} bytes, {} vs {})", echo.len(), size, echo.kind(), sent.kind());
+            eprintln!(
+                "message {i}: echo differs ({} of {} bytes, {} vs {})",
+                echo.len(),
+                size,
+                echo.kind(),
+                sent.kind()
+            );
         }
     }
     let status = conn.close(CloseCode::NORMAL, "")?;
@@ -71,17 +83,19 @@ fn interactive(url: &str) -> wsio::Result<bool> {
     let (conn, _) = Dialer::new().dial(url)?;
     println!("connected to {url}; type lines to send, end with EOF (Ctrl-D)");
     let (mut rx, mut tx) = conn.split()?;
-    let printer = std::thread::spawn(move || loop {
-        match rx.read_message() {
-            Ok(Message::Text(text)) => println!("< {text}"),
-            Ok(Message::Binary(data)) => println!("< [{} bytes]", data.len()),
-            Err(Error::Closed(status)) => {
-                println!("{status}");
-                return;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return;
+    let printer = std::thread::spawn(move || {
+        loop {
+            match rx.read_message() {
+                Ok(Message::Text(text)) => println!("< {text}"),
+                Ok(Message::Binary(data)) => println!("< [{} bytes]", data.len()),
+                Err(Error::Closed(status)) => {
+                    println!("{status}");
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return;
+                }
             }
         }
     });

@@ -16,7 +16,11 @@ struct Event {
 #[test]
 fn a_value_round_trips_as_a_text_message() {
     let (mut client, mut server) = common::conn_pair(common::quick_config());
-    let event = Event { name: "join".into(), seq: 7, tags: vec!["a".into(), "é".into()] };
+    let event = Event {
+        name: "join".into(),
+        seq: 7,
+        tags: vec!["a".into(), "é".into()],
+    };
     client.write_json(&event).unwrap();
     assert_eq!(server.read_json::<Event>().unwrap(), event);
 }
@@ -27,5 +31,8 @@ fn malformed_json_is_an_error_and_the_connection_stays_usable() {
     client.write_text("{not json").unwrap();
     client.write_text("after").unwrap();
     assert!(matches!(server.read_json::<Event>(), Err(Error::Json(_))));
-    assert_eq!(server.read_message().unwrap(), Message::Text("after".into()));
+    assert_eq!(
+        server.read_message().unwrap(),
+        Message::Text("after".into())
+    );
 }
