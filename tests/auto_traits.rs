@@ -1,0 +1,18 @@
+//! Connections move to the thread that serves them; configuration is shared between threads.
+
+use std::net::TcpStream;
+
+fn send<T: Send>() {}
+fn send_sync<T: Send + Sync>() {}
+
+#[test]
+fn connections_and_halves_are_send_and_shared_pieces_are_sync() {
+    send::<wsio::Conn<TcpStream>>();
+    send::<wsio::ReadHalf<TcpStream>>();
+    send::<wsio::WriteHalf<TcpStream>>();
+    send::<wsio::Conn<wsio::testing::PipeEnd>>();
+    send_sync::<wsio::Upgrader>();
+    send_sync::<wsio::Dialer>();
+    send_sync::<wsio::Config>();
+    send_sync::<wsio::Error>();
+}
