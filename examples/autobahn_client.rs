@@ -2,20 +2,26 @@
 //! then asks the suite to write its report.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- [--url URL] [--agent NAME]
-//! # defaults: ws://127.0.0.1:9001 and wsio
+//! cargo run --release --example autobahn_client -- [--url URL] [--agent NAME] [--deflate | --no-deflate]
+//! # defaults: ws://127.0.0.1:9001, wsio, deflate on
 //! ```
 
 mod common;
 
-use wsio::{CloseCode, Dialer, Error};
+use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error};
 
 fn main() -> wsio::Result<()> {
     let base = common::arg("--url").unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let base = base.trim_end_matches('/');
     let agent = common::arg("--agent").unwrap_or_else(|| "wsio".to_owned());
     let verbose = common::flag("--verbose");
-    let dialer = Dialer::new();
+    // permessage-deflate is on unless --no-deflate; the offer includes client_max_window_bits,
+    // so the suite tests servers that limit our window too.
+    let mut config = Config::builder();
+    if !common::flag("--no-deflate") {
+        config = config.deflate(DeflateConfig::new());
+    }
+    let dialer = Dialer::new().config(config.build());
 
     let (mut conn, _) = dialer.dial(&format!("{base}/getCaseCount"))?;
     let count: u32 = conn

@@ -1,7 +1,8 @@
 //! The Autobahn|Testsuite `fuzzingclient` target: a streaming echo server.
 //!
 //! ```text
-//! cargo run --release --example autobahn_server -- [--addr HOST:PORT]   # default 127.0.0.1:9001
+//! cargo run --release --example autobahn_server -- [--addr HOST:PORT] [--deflate | --no-deflate]
+//! # defaults: 127.0.0.1:9001, deflate on
 //! ```
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use wsio::{Config, FlushPolicy, Upgrader};
+use wsio::{Config, DeflateConfig, FlushPolicy, Upgrader};
 
 fn main() -> std::io::Result<()> {
     let addr = common::arg("--addr").unwrap_or_else(|| "127.0.0.1:9001".to_owned());
@@ -20,7 +21,12 @@ fn main() -> std::io::Result<()> {
         listener.local_addr()?
     );
 
-    let config = Config::builder().flush_policy(FlushPolicy::Batched).build();
+    // permessage-deflate is on unless --no-deflate: sections 12 and 13 need it.
+    let mut config = Config::builder().flush_policy(FlushPolicy::Batched);
+    if !common::flag("--no-deflate") {
+        config = config.deflate(DeflateConfig::new());
+    }
+    let config = config.build();
     let upgrader = Arc::new(Upgrader::new().allow_any_origin().config(config));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };

@@ -1,20 +1,20 @@
 //! A command-line client.
 //!
 //! ```text
-//! cargo run --example client -- --url URL                       # stdin lines out, messages in
-//! cargo run --example client -- --url URL --count N --size BYTES
+//! cargo run --example client -- --url URL [--deflate]                       # stdin lines out, messages in
+//! cargo run --example client -- --url URL --count N --size BYTES [--deflate]
 //! ```
 //!
 //! With `--count`, it sends N messages of exactly BYTES bytes (even-numbered ones text,
 //! odd-numbered ones binary), checks that each echo matches byte for byte, closes with 1000,
-//! and exits 0 only if every echo matched.
+//! and exits 0 only if every echo matched. `--deflate` offers permessage-deflate.
 
 mod common;
 
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use wsio::{CloseCode, Dialer, Error, Message};
+use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error, Message};
 
 fn main() -> ExitCode {
     let Some(url) = common::arg("--url") else {
@@ -55,8 +55,20 @@ fn payload(i: usize, size: usize) -> Message {
     }
 }
 
+/// A dialer that offers permessage-deflate if `--deflate` was given.
+fn dialer() -> Dialer {
+    let mut config = Config::builder();
+    if common::flag("--deflate") {
+        config = config.deflate(DeflateConfig::new());
+    }
+    Dialer::new().config(config.build())
+}
+
 fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
-    let (mut conn, _) = Dialer::new().dial(url)?;
+    let (mut conn, _) = dialer().dial(url)?;
+    if let Some(params) = conn.compression() {
+        println!("compression: {params:?}");
+    }
     let mut matched = 0;
     for i in 0..count {
         let sent = payload(i, size);
@@ -80,7 +92,7 @@ fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
 }
 
 fn interactive(url: &str) -> wsio::Result<bool> {
-    let (conn, _) = Dialer::new().dial(url)?;
+    let (conn, _) = dialer().dial(url)?;
     println!("connected to {url}; type lines to send, end with EOF (Ctrl-D)");
     let (mut rx, mut tx) = conn.split()?;
     let printer = std::thread::spawn(move || {

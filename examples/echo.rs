@@ -2,7 +2,7 @@
 //! connection, any origin accepted (a test server).
 //!
 //! ```text
-//! cargo run --example echo -- [--addr HOST:PORT]     # default 127.0.0.1:9001
+//! cargo run --example echo -- [--addr HOST:PORT] [--deflate]    # default 127.0.0.1:9001
 //! ```
 
 mod common;
@@ -10,7 +10,7 @@ mod common;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use wsio::{Config, FlushPolicy, Upgrader};
+use wsio::{Config, DeflateConfig, FlushPolicy, Upgrader};
 
 fn main() -> std::io::Result<()> {
     let addr = common::arg("--addr").unwrap_or_else(|| "127.0.0.1:9001".to_owned());
@@ -22,7 +22,11 @@ fn main() -> std::io::Result<()> {
 
     // Batched writes: echoes of pipelined messages leave in one write, flushed whenever the
     // connection is about to wait for more input.
-    let config = Config::builder().flush_policy(FlushPolicy::Batched).build();
+    let mut config = Config::builder().flush_policy(FlushPolicy::Batched);
+    if common::flag("--deflate") {
+        config = config.deflate(DeflateConfig::new());
+    }
+    let config = config.build();
     let upgrader = Arc::new(Upgrader::new().allow_any_origin().config(config));
     for stream in listener.incoming() {
         let stream = match stream {

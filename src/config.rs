@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::deflate::DeflateConfig;
+
 /// The smallest read or write buffer: a frame header and a whole control frame must fit.
 pub const MIN_BUFFER_SIZE: usize = 256;
 
@@ -50,6 +52,7 @@ pub struct Config {
     handshake_timeout: Option<Duration>,
     close_timeout: Option<Duration>,
     flush_policy: FlushPolicy,
+    deflate: Option<DeflateConfig>,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             handshake_timeout: Some(Duration::from_secs(10)),
             close_timeout: Some(Duration::from_secs(5)),
             flush_policy: FlushPolicy::Immediate,
+            deflate: None,
         }
     }
 }
@@ -117,6 +121,11 @@ impl Config {
     /// When written frames reach the stream. See [`ConfigBuilder::flush_policy`].
     pub fn flush_policy(&self) -> FlushPolicy {
         self.flush_policy
+    }
+
+    /// permessage-deflate, if enabled. See [`ConfigBuilder::deflate`].
+    pub fn deflate(&self) -> Option<&DeflateConfig> {
+        self.deflate.as_ref()
     }
 }
 
@@ -211,6 +220,16 @@ impl ConfigBuilder {
     /// Defaults to [`FlushPolicy::Immediate`].
     pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
         self.0.flush_policy = policy;
+        self
+    }
+
+    /// Enables permessage-deflate (RFC 7692): the [`Upgrader`](crate::Upgrader) accepts a
+    /// client's offer, the [`Dialer`](crate::Dialer) makes one. See [`DeflateConfig`] for the
+    /// parameters and why compression is off by default.
+    ///
+    /// Defaults to off.
+    pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
+        self.0.deflate = Some(deflate);
         self
     }
 

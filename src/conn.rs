@@ -12,6 +12,7 @@ use std::time::Instant;
 use crate::close::{self, CloseCode, CloseFrame, CloseStatus, Initiator};
 use crate::config::Config;
 use crate::control::{CloseState, ControlOut, Handlers, Output, Replier};
+use crate::deflate::DeflateParams;
 use crate::error::{Error, Result};
 use crate::frame::OpCode;
 use crate::message::{Message, MessageKind, MessageReader, MessageWriter};
@@ -93,6 +94,14 @@ pub struct Conn<S> {
     wire: ConnWire<S>,
     config: Config,
     subprotocol: Option<String>,
+    deflate: Option<DeflateParams>,
+}
+
+/// What an opening handshake agreed on.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Agreed {
+    pub(crate) subprotocol: Option<String>,
+    pub(crate) deflate: Option<DeflateParams>,
 }
 
 /// A connection taken apart, for splitting and reuniting.
@@ -101,7 +110,7 @@ pub(crate) struct Parts<S> {
     pub(crate) out: Output<S>,
     pub(crate) handlers: Handlers,
     pub(crate) config: Config,
-    pub(crate) subprotocol: Option<String>,
+    pub(crate) agreed: Agreed,
 }
 
 /// Text that the reader validated as it arrived. Checked again (the standard library's
@@ -115,13 +124,13 @@ impl<S: Read + Write> Conn<S> {
     /// Wraps a stream on which the opening handshake is already done. `close` then cannot time
     /// out or shut the stream down; prefer the handshake functions, which can.
     pub fn from_raw(stream: S, role: Role, config: Config) -> Conn<S> {
-        Conn::from_parts(stream, role, config, &[], None, None)
+        Conn::from_parts(stream, role, config, &[], Agreed::default(), None)
     }
 
     /// As [`from_raw`](Self::from_raw), with bytes already read from the stream after the
     /// handshake: they are the start of the first frame.
     pub fn from_partially_read(stream: S, leftover: &[u8], role: Role, config: Config) -> Conn<S> {
-        Conn::from_parts(stream, role, config, leftover, None, None)
+        Conn::from_parts(stream, role, config, leftover, Agreed::default(), None)
     }
 
     pub(crate) fn from_parts(
@@ -129,15 +138,19 @@ impl<S: Read + Write> Conn<S> {
         role: Role,
         config: Config,
         leftover: &[u8],
-        subprotocol: Option<String>,
+        agreed: Agreed,
         ops: Option<StreamOps<S>>,
     ) -> Conn<S> {
+        let Agreed {
+            subprotocol,
+            deflate,
+        } = agreed;
         Conn {
-            reader: Reader::new(role, &config, leftover),
+            reader: Reader::new(role, &config, leftover, deflate),
             wire: ConnWire {
                 out: Output {
                     stream,
-                    writer: Writer::new(role, &config),
+                    writer: Writer::new(role, &config, deflate),
                     close: CloseState::Open,
                     role,
                     ops,
@@ -147,6 +160,7 @@ impl<S: Read + Write> Conn<S> {
             },
             config,
             subprotocol,
+            deflate,
         }
     }
 
@@ -156,7 +170,10 @@ impl<S: Read + Write> Conn<S> {
             out: self.wire.out,
             handlers: self.wire.handlers,
             config: self.config,
-            subprotocol: self.subprotocol,
+            agreed: Agreed {
+                subprotocol: self.subprotocol,
+                deflate: self.deflate,
+            },
         }
     }
 
@@ -169,7 +186,8 @@ impl<S: Read + Write> Conn<S> {
                 read_deadline: None,
             },
             config: parts.config,
-            subprotocol: parts.subprotocol,
+            subprotocol: parts.agreed.subprotocol,
+            deflate: parts.agreed.deflate,
         }
     }
 
@@ -412,6 +430,25 @@ impl<S: Read + Write> Conn<S> {
     /// The subprotocol agreed in the opening handshake.
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
+    }
+
+    /// The permessage-deflate parameters agreed in the opening handshake, if compression
+    /// was negotiated.
+    pub fn compression(&self) -> Option<DeflateParams> {
+        self.deflate
+    }
+
+    /// Turns compression of the following messages on or off, when it was negotiated
+    /// (gorilla's `EnableWriteCompression`). Incoming compressed messages are always
+    /// inflated.
+    pub fn set_write_compression(&mut self, enabled: bool) {
+        self.wire.out.writer.set_compress_writes(enabled);
+    }
+
+    /// Sets the compression level (0-9) of the following messages, when compression was
+    /// negotiated (gorilla's `SetCompressionLevel`).
+    pub fn set_compression_level(&mut self, level: u32) {
+        self.wire.out.writer.set_compression_level(level);
     }
 
     /// Client or server.

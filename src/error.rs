@@ -201,15 +201,19 @@ pub enum ProtocolError {
     InvalidCloseCode(u16),
     /// A close frame's reason was not valid UTF-8.
     InvalidCloseReason,
+    /// RSV1 (compressed) was set on a control frame or a continuation frame.
+    MisplacedCompressionBit,
+    /// A compressed message did not inflate (close 1007).
+    InvalidDeflateData,
 }
 
 impl ProtocolError {
     /// The close code wsio sends for this error: 1007 for bad UTF-8, 1002 for the rest.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCloseReason => {
-                CloseCode::INVALID_PAYLOAD
-            }
+            ProtocolError::InvalidUtf8
+            | ProtocolError::InvalidCloseReason
+            | ProtocolError::InvalidDeflateData => CloseCode::INVALID_PAYLOAD,
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -230,6 +234,8 @@ impl ProtocolError {
             ProtocolError::InvalidClosePayload => "close payload of one byte",
             ProtocolError::InvalidCloseCode(_) => "invalid close code",
             ProtocolError::InvalidCloseReason => "close reason is not valid UTF-8",
+            ProtocolError::MisplacedCompressionBit => "RSV1 on a control or continuation frame",
+            ProtocolError::InvalidDeflateData => "compressed data does not inflate",
         }
     }
 }
@@ -365,6 +371,9 @@ pub enum HandshakeError {
     UnofferedSubprotocol(String),
     /// Client: the server answered with an extension the client did not offer.
     UnofferedExtension(String),
+    /// Client: the server's permessage-deflate answer is invalid or asks for parameters
+    /// the client did not offer (what is wrong is attached).
+    InvalidExtension(String),
 }
 
 impl HandshakeError {
@@ -412,6 +421,9 @@ impl fmt::Display for HandshakeError {
             }
             HandshakeError::UnofferedExtension(e) => {
                 write!(f, "server answered extension {e:?}, which was not offered")
+            }
+            HandshakeError::InvalidExtension(why) => {
+                write!(f, "invalid permessage-deflate answer: {why}")
             }
         }
     }

@@ -123,6 +123,7 @@ mod close;
 mod config;
 mod conn;
 mod control;
+mod deflate;
 mod error;
 pub mod frame;
 mod handshake;
@@ -139,6 +140,7 @@ pub use close::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN};
 pub use config::{Config, ConfigBuilder, FlushPolicy, MIN_BUFFER_SIZE};
 pub use conn::{Conn, Role};
 pub use control::{CloseHandler, PingHandler, PongHandler, Replier};
+pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{
     CapacityError, Error, HandshakeError, InvalidInput, ProtocolError, Result, UrlError,
 };

@@ -14,6 +14,7 @@ use std::io;
 use crate::close::{self, CloseCode, CloseFrame};
 use crate::config::Config;
 use crate::conn::Role;
+use crate::deflate::{DeflateParams, Inflater, TAIL};
 use crate::error::{CapacityError, Error, ProtocolError, Result, Sticky};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
 use crate::mask::apply_mask;
@@ -139,10 +140,14 @@ struct InMessage {
     kind: MessageKind,
     /// The current frame has FIN set: the message ends with it.
     last_frame: bool,
-    /// Payload bytes declared so far, for the message size limit.
+    /// Payload bytes declared so far, as on the wire.
     size: u64,
+    /// Payload bytes delivered so far (after inflating, for a compressed message).
+    delivered: u64,
     /// Present for text messages.
     utf8: Option<Utf8Validator>,
+    /// For a compressed message, how much of the deflate tail has been fed to the inflater.
+    compressed: Option<usize>,
 }
 
 /// The read half of a connection's protocol state.
@@ -153,12 +158,22 @@ pub(crate) struct Reader {
     max_message_size: u64,
     frame: FramePhase,
     message: Option<InMessage>,
+    /// Present when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
+    /// For a compressed frame: how many bytes at the front of the buffer are already
+    /// unmasked (inflating may leave input behind for the next call).
+    unmasked: usize,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
 }
 
 impl Reader {
-    pub(crate) fn new(role: Role, config: &Config, leftover: &[u8]) -> Reader {
+    pub(crate) fn new(
+        role: Role,
+        config: &Config,
+        leftover: &[u8],
+        deflate: Option<DeflateParams>,
+    ) -> Reader {
         Reader {
             buf: ReadBuf::new(config.read_buffer_size(), leftover),
             role,
@@ -166,6 +181,8 @@ impl Reader {
             max_message_size: config.max_message_size(),
             frame: FramePhase::Header,
             message: None,
+            inflater: deflate.map(|params| params.inflater(role)),
+            unmasked: 0,
             failed: None,
         }
     }
@@ -219,6 +236,9 @@ impl Reader {
             let Some(message) = self.message else {
                 return Ok(0);
             };
+            if message.compressed.is_some() {
+                return self.read_compressed(wire, dst);
+            }
             if self.frame_remaining() > 0 {
                 if dst.is_empty() {
                     return Ok(0);
@@ -294,6 +314,7 @@ impl Reader {
                 continue;
             }
             self.buf.consume(header_len);
+            self.unmasked = 0;
             let message = self.message.get_or_insert(InMessage {
                 kind: if header.opcode == OpCode::Text {
                     MessageKind::Text
@@ -302,7 +323,9 @@ impl Reader {
                 },
                 last_frame: false,
                 size: 0,
+                delivered: 0,
                 utf8: (header.opcode == OpCode::Text).then(Utf8Validator::default),
+                compressed: header.rsv1.then_some(0),
             });
             message.last_frame = header.fin;
             message.size += header.payload_len;
@@ -329,8 +352,12 @@ impl Reader {
     /// The rules a header breaks given the role, the negotiated extensions (none yet), the
     /// message in progress and the limits.
     fn check_header(&self, header: &FrameHeader) -> Result<(), Failure> {
-        if header.rsv1 || header.rsv2 || header.rsv3 {
+        if header.rsv2 || header.rsv3 || (header.rsv1 && self.inflater.is_none()) {
             return Err(ProtocolError::ReservedBits.into());
+        }
+        if header.rsv1 && !matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            // RFC 7692 6.1: RSV1 marks the first frame of a compressed message only.
+            return Err(ProtocolError::MisplacedCompressionBit.into());
         }
         match (self.role, header.masking_key.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame.into()),
@@ -357,7 +384,17 @@ impl Reader {
             .into());
         }
         let size = self.message.map_or(0, |m| m.size);
-        if size.saturating_add(header.payload_len) > self.max_message_size {
+        let compressed = self.message.map_or(header.rsv1, |m| m.compressed.is_some());
+        // The limit counts delivered bytes. Uncompressed, that is the declared length; a
+        // compressed message is counted as it inflates, and its wire size may only exceed
+        // the limit by deflate's worst-case overhead on incompressible data.
+        let wire_limit = if compressed {
+            let m = self.max_message_size;
+            m.saturating_add(m / 1024).saturating_add(1024)
+        } else {
+            self.max_message_size
+        };
+        if size.saturating_add(header.payload_len) > wire_limit {
             return Err(CapacityError::MessageTooLarge {
                 limit: self.max_message_size,
             }
@@ -396,6 +433,135 @@ impl Reader {
                 wire.control(Control::Close(frame))
             }
         }
+    }
+
+    /// Reads inflated payload of the current compressed message into `dst` (not empty).
+    /// Inflating is bounded by `dst` and never goes more than one byte past the message
+    /// limit, so a small frame that inflates to gigabytes costs no more memory than `dst`.
+    fn read_compressed<W: Wire + ?Sized>(&mut self, wire: &mut W, dst: &mut [u8]) -> Result<usize> {
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(message) = self.message else {
+                return Ok(0);
+            };
+            let allowed = self
+                .max_message_size
+                .saturating_sub(message.delivered)
+                .saturating_add(1);
+            let out_len = (dst.len() as u64).min(allowed) as usize;
+            let out = &mut dst[..out_len];
+            let tail_fed = message.compressed.unwrap_or(TAIL.len());
+            let remaining = self.frame_remaining();
+            let (taken, written) = if remaining > 0 {
+                if self.buf.len() == 0 {
+                    self.fill(wire)?;
+                }
+                let avail = remaining.min(self.buf.len() as u64) as usize;
+                self.unmask_compressed(avail);
+                let Some(inflater) = &mut self.inflater else {
+                    unreachable!("compressed message without an inflater");
+                };
+                let inflated = inflater.inflate(&self.buf.filled()[..avail], out);
+                let Ok((taken, written, ended)) = inflated else {
+                    return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
+                };
+                self.buf.consume(taken);
+                self.unmasked -= taken;
+                if let FramePhase::Payload {
+                    remaining, offset, ..
+                } = &mut self.frame
+                {
+                    *remaining -= taken as u64;
+                    *offset = (*offset + taken) & 3;
+                }
+                if taken == 0 && written == 0 && !ended {
+                    // Input and room, yet no progress: the stream is broken.
+                    return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
+                }
+                (taken, written)
+            } else if !message.last_frame {
+                self.next_data_frame(wire)?;
+                continue;
+            } else {
+                // The payload is all in: feed the tail the sender stripped, then drain.
+                let Some(inflater) = &mut self.inflater else {
+                    unreachable!("compressed message without an inflater");
+                };
+                let Ok((taken, written, _)) = inflater.inflate(&TAIL[tail_fed..], out) else {
+                    return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
+                };
+                if let Some(m) = &mut self.message {
+                    m.compressed = Some(tail_fed + taken);
+                }
+                if written == 0 && tail_fed + taken == TAIL.len() {
+                    // The tail is in and nothing more comes out: the message is complete.
+                    return self.end_compressed(wire).map(|()| 0);
+                }
+                (taken, written)
+            };
+            if written > 0 {
+                return self.deliver(wire, &dst[..written]).map(|()| written);
+            }
+            debug_assert!(taken > 0 || remaining == 0);
+        }
+    }
+
+    /// Unmasks the buffered bytes of the current compressed frame not yet unmasked, up to
+    /// `avail`.
+    fn unmask_compressed(&mut self, avail: usize) {
+        if self.unmasked >= avail {
+            return;
+        }
+        if let FramePhase::Payload {
+            masking_key: Some(key),
+            offset,
+            ..
+        } = self.frame
+        {
+            let start = self.buf.pos + self.unmasked;
+            apply_mask(
+                &mut self.buf.data[start..self.buf.pos + avail],
+                key,
+                offset + self.unmasked,
+            );
+        }
+        self.unmasked = avail;
+    }
+
+    /// Counts inflated bytes against the message limit and checks their UTF-8.
+    fn deliver<W: Wire + ?Sized>(&mut self, wire: &mut W, bytes: &[u8]) -> Result<()> {
+        let Some(message) = &mut self.message else {
+            return Ok(());
+        };
+        message.delivered += bytes.len() as u64;
+        if message.delivered > self.max_message_size {
+            let limit = self.max_message_size;
+            return Err(self.fail(wire, CapacityError::MessageTooLarge { limit }.into()));
+        }
+        if let Some(utf8) = &mut message.utf8 {
+            if utf8.feed(bytes).is_err() {
+                return Err(self.fail(wire, ProtocolError::InvalidUtf8.into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A compressed message has been inflated to its end.
+    fn end_compressed<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<()> {
+        let message = self.message.take();
+        self.frame = FramePhase::Header;
+        if let Some(inflater) = &mut self.inflater {
+            inflater.end_message();
+        }
+        if message
+            .and_then(|m| m.utf8)
+            .is_some_and(|v| v.finish().is_err())
+        {
+            return Err(self.fail(wire, ProtocolError::InvalidUtf8.into()));
+        }
+        Ok(())
     }
 
     /// Reads payload of the current frame (which has bytes left) into `dst`.

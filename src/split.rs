@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use crate::close::{self, CloseCode, CloseFrame, CloseStatus};
 use crate::config::Config;
-use crate::conn::{Conn, Parts};
+use crate::conn::{Agreed, Conn, Parts};
 use crate::control::{ControlOut, Handlers, Output, Replier};
 use crate::error::{Error, Result};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
@@ -232,7 +232,7 @@ pub struct ReadHalf<S: Split> {
     reader: Reader,
     wire: HalfWire<S>,
     config: Config,
-    subprotocol: Option<String>,
+    agreed: Agreed,
     /// The whole stream's operations, for [`reunite`](Self::reunite).
     whole_ops: Option<StreamOps<S>>,
 }
@@ -291,7 +291,7 @@ impl<S: Read + Write + Split> Conn<S> {
                 read_deadline: None,
             },
             config: parts.config,
-            subprotocol: parts.subprotocol,
+            agreed: parts.agreed,
             whole_ops,
         };
         Ok((read, WriteHalf { shared }))
@@ -365,7 +365,7 @@ impl<S: Split> ReadHalf<S> {
 
     /// The subprotocol agreed in the opening handshake.
     pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
+        self.agreed.subprotocol.as_deref()
     }
 
     /// The reading handle of the stream.
@@ -390,7 +390,7 @@ impl<S: Split + Read + Write> ReadHalf<S> {
             reader,
             wire,
             config,
-            subprotocol,
+            agreed,
             whole_ops,
         } = self;
         let HalfWire {
@@ -416,7 +416,7 @@ impl<S: Split + Read + Write> ReadHalf<S> {
             },
             handlers,
             config,
-            subprotocol,
+            agreed,
         }))
     }
 }

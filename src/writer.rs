@@ -11,6 +11,7 @@ use std::io::{self, IoSlice, Write};
 
 use crate::config::{Config, FlushPolicy};
 use crate::conn::Role;
+use crate::deflate::{DeflateParams, Deflater, TAIL};
 use crate::error::{Error, InvalidInput, Result, Sticky};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, random_key};
@@ -32,6 +33,8 @@ enum OutMessage {
         /// the frame's payload so far follows the slot.
         slot: Option<usize>,
         utf8: Option<Utf8Validator>,
+        /// The message is compressed (its first frame has RSV1).
+        compressed: bool,
     },
 }
 
@@ -43,20 +46,47 @@ pub(crate) struct Writer {
     role: Role,
     policy: FlushPolicy,
     message: OutMessage,
+    /// Present when permessage-deflate was negotiated.
+    deflater: Option<Deflater>,
+    /// `write_message` payloads shorter than this go uncompressed.
+    threshold: usize,
+    /// The application's per-message switch (gorilla's `EnableWriteCompression`).
+    compress_writes: bool,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
 }
 
 impl Writer {
-    pub(crate) fn new(role: Role, config: &Config) -> Writer {
+    pub(crate) fn new(role: Role, config: &Config, deflate: Option<DeflateParams>) -> Writer {
+        let deflate_config = config.deflate().cloned().unwrap_or_default();
         Writer {
             buf: Vec::new(),
             size: config.write_buffer_size(),
             role,
             policy: config.flush_policy(),
             message: OutMessage::Idle,
+            deflater: deflate.map(|params| params.deflater(role, &deflate_config)),
+            threshold: deflate_config.threshold_bytes(),
+            compress_writes: true,
             failed: None,
         }
+    }
+
+    /// Turns compression of the following messages on or off (when negotiated).
+    pub(crate) fn set_compress_writes(&mut self, on: bool) {
+        self.compress_writes = on;
+    }
+
+    /// Sets the compression level of the following messages.
+    pub(crate) fn set_compression_level(&mut self, level: u32) {
+        if let Some(deflater) = &mut self.deflater {
+            deflater.set_level(level);
+        }
+    }
+
+    /// Whether the next message would be compressed.
+    fn compressing(&self) -> bool {
+        self.compress_writes && self.deflater.as_ref().is_some_and(Deflater::can_compress)
     }
 
     fn check(&self) -> Result<()> {
@@ -89,6 +119,11 @@ impl Writer {
         self.check()?;
         if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
             return Err(InvalidInput::InvalidUtf8.into());
+        }
+        if self.compressing() && data.len() >= self.threshold {
+            self.start(kind, true, false);
+            self.stream_write(w, data)?;
+            return self.stream_finish(w);
         }
         self.frame(w, kind.opcode(), true, data)?;
         self.end_of_message(w)
@@ -127,26 +162,39 @@ impl Writer {
     pub(crate) fn begin(&mut self, kind: MessageKind) -> Result<()> {
         self.check()?;
         debug_assert!(matches!(self.message, OutMessage::Idle));
+        let compressed = self.compressing();
+        self.start(kind, compressed, true);
+        Ok(())
+    }
+
+    fn start(&mut self, kind: MessageKind, compressed: bool, check_text: bool) {
         self.message = OutMessage::Streaming {
             kind,
             started: false,
             slot: None,
-            utf8: (kind == MessageKind::Text).then(Utf8Validator::default),
+            utf8: (check_text && kind == MessageKind::Text).then(Utf8Validator::default),
+            compressed,
         };
-        Ok(())
     }
 
     /// Adds payload to the streamed message, emitting frames as the buffer fills.
     pub(crate) fn stream_write<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
         self.check()?;
-        let OutMessage::Streaming { utf8, .. } = &mut self.message else {
+        let OutMessage::Streaming {
+            utf8, compressed, ..
+        } = &mut self.message
+        else {
             return Err(Error::AlreadyClosed);
         };
+        let compressed = *compressed;
         if let Some(v) = utf8 {
             if v.feed(data).is_err() {
                 self.abandon();
                 return Err(InvalidInput::InvalidUtf8.into());
             }
+        }
+        if compressed {
+            return self.stream_compress(w, data);
         }
         while !data.is_empty() {
             if self.slot().is_none() {
@@ -191,12 +239,20 @@ impl Writer {
     /// Ends the streamed message with a final frame.
     pub(crate) fn stream_finish<W: Write>(&mut self, w: &mut W) -> Result<()> {
         self.check()?;
-        let OutMessage::Streaming { utf8, .. } = self.message else {
+        let OutMessage::Streaming {
+            utf8, compressed, ..
+        } = self.message
+        else {
             return Err(Error::AlreadyClosed);
         };
         if utf8.is_some_and(|v| v.finish().is_err()) {
             self.abandon();
             return Err(InvalidInput::InvalidUtf8.into());
+        }
+        if compressed {
+            self.finish_compressed(Some(w))?;
+            self.message = OutMessage::Idle;
+            return self.end_of_message(w);
         }
         if self.slot().is_some() {
             self.emit(true);
@@ -212,9 +268,31 @@ impl Writer {
     /// if nothing of the message has been emitted, it is forgotten; otherwise a final frame
     /// with what is buffered ends it early, to be sent with the next write or flush.
     pub(crate) fn abandon(&mut self) {
-        let OutMessage::Streaming { started, slot, .. } = self.message else {
+        let OutMessage::Streaming {
+            started,
+            slot,
+            compressed,
+            ..
+        } = self.message
+        else {
             return;
         };
+        if compressed {
+            if started {
+                // The peer has part of the message: end it properly, in the buffer only.
+                let _ = self.finish_compressed::<io::Sink>(None);
+            } else {
+                // Nothing left: forget it, and the input the compressor already took.
+                if let Some(s) = slot {
+                    self.buf.truncate(s);
+                }
+                if let Some(deflater) = &mut self.deflater {
+                    deflater.reset();
+                }
+            }
+            self.message = OutMessage::Idle;
+            return;
+        }
         match (started, slot) {
             (false, Some(s)) => self.buf.truncate(s),
             (false, None) => {}
@@ -264,12 +342,43 @@ impl Writer {
         let Some(slot) = self.slot() else {
             return;
         };
+        let (compressed, started) = match self.message {
+            OutMessage::Streaming {
+                compressed,
+                started,
+                ..
+            } => (compressed, started),
+            OutMessage::Idle => (false, false),
+        };
         let payload_start = slot + MAX_HEADER_LEN;
+        // A compressed message ends with the sync flush's four-byte tail, which is stripped
+        // (RFC 7692 7.2.1). The last four bytes of a frame that is not the last may be the
+        // start of it, so they move on to the next frame.
+        let mut carry = [0u8; 4];
+        let mut carry_len = 0;
+        if compressed {
+            if fin {
+                if self.buf[payload_start..].ends_with(&TAIL) {
+                    self.buf.truncate(self.buf.len() - TAIL.len());
+                }
+                if !started && self.buf.len() == payload_start {
+                    // Nothing came out (an empty message right after a flush): one empty
+                    // stored-block header, which the receiver's appended tail completes.
+                    self.buf.push(0x00);
+                }
+            } else {
+                carry_len = (self.buf.len() - payload_start).min(4);
+                let from = self.buf.len() - carry_len;
+                carry[..carry_len].copy_from_slice(&self.buf[from..]);
+                self.buf.truncate(from);
+            }
+        }
         let mut header = FrameHeader::new(
             self.next_opcode(),
             fin,
             (self.buf.len() - payload_start) as u64,
         );
+        header.rsv1 = compressed && !started;
         if self.role == Role::Client {
             let key = random_key();
             header.masking_key = Some(key);
@@ -287,6 +396,84 @@ impl Writer {
         }
         self.set_slot(None);
         self.set_started();
+        if carry_len > 0 {
+            let slot = self.buf.len();
+            self.buf.resize(slot + MAX_HEADER_LEN, 0);
+            self.buf.extend_from_slice(&carry[..carry_len]);
+            self.set_slot(Some(slot));
+        }
+    }
+
+    /// Reserves a header slot at the end of the buffer if none is, sending what is buffered
+    /// first if there is no room for a slot and some payload.
+    fn reserve_slot<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        if self.slot().is_some() {
+            return Ok(());
+        }
+        if self.buf.len() + MAX_HEADER_LEN + 64 > self.size {
+            self.send_buffered(w)?;
+        }
+        self.alloc();
+        let slot = self.buf.len();
+        self.buf.resize(slot + MAX_HEADER_LEN, 0);
+        self.set_slot(Some(slot));
+        Ok(())
+    }
+
+    /// Compresses `data` into the message, emitting frames as the buffer fills.
+    fn stream_compress<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
+        while !data.is_empty() {
+            self.reserve_slot(w)?;
+            let room = self.size.saturating_sub(self.buf.len());
+            let before = self.buf.len();
+            let taken = match &mut self.deflater {
+                Some(deflater) if room > 0 => deflater.compress(data, &mut self.buf, room, false),
+                _ => 0,
+            };
+            data = &data[taken..];
+            if self.buf.len() >= self.size || (taken == 0 && self.buf.len() == before) {
+                self.emit(false);
+                self.send_buffered(w)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the compressor and emits the final frame. With no stream (from `abandon`),
+    /// does no I/O and lets the buffer grow instead.
+    fn finish_compressed<W: Write>(&mut self, mut w: Option<&mut W>) -> Result<()> {
+        loop {
+            match w.as_deref_mut() {
+                Some(w) => self.reserve_slot(w)?,
+                None if self.slot().is_none() => {
+                    let slot = self.buf.len();
+                    self.buf.resize(slot + MAX_HEADER_LEN, 0);
+                    self.set_slot(Some(slot));
+                }
+                None => {}
+            }
+            let room = match w {
+                Some(_) => self.size.saturating_sub(self.buf.len()).max(64),
+                None => self.size,
+            };
+            let before = self.buf.len();
+            if let Some(deflater) = &mut self.deflater {
+                deflater.compress(&[], &mut self.buf, room, true);
+            }
+            if self.buf.len() - before < room {
+                break;
+            }
+            // The flush filled the room: more output is pending.
+            if let Some(w) = w.as_deref_mut() {
+                self.emit(false);
+                self.send_buffered(w)?;
+            }
+        }
+        self.emit(true);
+        if let Some(deflater) = &mut self.deflater {
+            deflater.end_message();
+        }
+        Ok(())
     }
 
     /// Writes one frame: into the buffer when it fits, else straight out.

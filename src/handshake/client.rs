@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use super::server::{Saved, send};
 use super::{Headers, Response, accept_key, apply_read_deadline, new_key, read_head};
 use crate::config::Config;
-use crate::conn::{Conn, Role};
+use crate::conn::{Agreed, Conn, Role};
+use crate::deflate;
 use crate::error::{Error, HandshakeError, Result, UrlError};
 use crate::stream::{Stream, StreamOps};
 
@@ -197,13 +198,13 @@ impl Dialer {
         let saved = Saved::take(&stream);
         let result = self.exchange(&mut stream, target, deadline);
         saved.restore(&mut stream);
-        let (response, subprotocol, leftover) = result?;
+        let (response, agreed, leftover) = result?;
         let conn = Conn::from_parts(
             stream,
             Role::Client,
             self.config.clone(),
             &leftover,
-            subprotocol,
+            agreed,
             Some(StreamOps::of()),
         );
         Ok((conn, response))
@@ -215,7 +216,7 @@ impl Dialer {
         stream: &mut S,
         target: &Target,
         deadline: Option<Instant>,
-    ) -> Result<(Response, Option<String>, Vec<u8>)> {
+    ) -> Result<(Response, Agreed, Vec<u8>)> {
         let key = new_key();
         send(stream, deadline, self.request(target, &key).as_bytes()).map_err(timeout_or_io)?;
 
@@ -254,11 +255,23 @@ impl Dialer {
             Some(p) if self.subprotocols.iter().any(|o| o == p) => Some(p.to_owned()),
             Some(p) => return Err(HandshakeError::UnofferedSubprotocol(p.to_owned()).into()),
         };
-        if let Some(extension) = headers.tokens("Sec-WebSocket-Extensions").next() {
-            return Err(HandshakeError::UnofferedExtension(extension.to_owned()).into());
-        }
+        let extensions: Vec<&str> = headers.get_all("Sec-WebSocket-Extensions").collect();
+        let deflate = match (extensions.as_slice(), self.config.deflate()) {
+            ([], _) => None,
+            ([value], Some(config)) => Some(
+                deflate::accept_response(value, config)
+                    .map_err(HandshakeError::InvalidExtension)?,
+            ),
+            (values, _) => {
+                return Err(HandshakeError::UnofferedExtension(values.join(", ")).into());
+            }
+        };
         let leftover = head.leftover().to_vec();
-        Ok((response, subprotocol, leftover))
+        let agreed = Agreed {
+            subprotocol,
+            deflate,
+        };
+        Ok((response, agreed, leftover))
     }
 
     fn request(&self, target: &Target, key: &str) -> String {
@@ -278,6 +291,10 @@ impl Dialer {
                 self.subprotocols.join(", ")
             )
             .expect("writing to a String");
+        }
+        if let Some(config) = self.config.deflate() {
+            let offer = deflate::client_offer(config);
+            write!(request, "Sec-WebSocket-Extensions: {offer}\r\n").expect("writing to a String");
         }
         self.headers.write_to(&mut request);
         request.push_str("\r\n");

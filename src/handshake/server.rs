@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use super::{Headers, Request, accept_key, apply_write_deadline, is_valid_key, read_head};
 use crate::config::Config;
-use crate::conn::{Conn, Role};
+use crate::conn::{Agreed, Conn, Role};
+use crate::deflate;
 use crate::error::{Error, HandshakeError, Result};
 use crate::stream::{Stream, StreamOps};
 
@@ -287,47 +288,53 @@ impl Upgrader {
         let mut extra = Headers::new();
         let verdict = self.check(request, &mut extra);
         let result = match verdict {
-            Ok(subprotocol) => {
+            Ok((agreed, extensions)) => {
                 let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
                 let mut response = String::from(
                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
                 );
                 response.push_str(&accept_key(key.as_bytes()));
                 response.push_str("\r\n");
-                if let Some(p) = &subprotocol {
+                if let Some(p) = &agreed.subprotocol {
                     response.push_str("Sec-WebSocket-Protocol: ");
                     response.push_str(p);
+                    response.push_str("\r\n");
+                }
+                if let Some(extensions) = &extensions {
+                    response.push_str("Sec-WebSocket-Extensions: ");
+                    response.push_str(extensions);
                     response.push_str("\r\n");
                 }
                 extra.write_to(&mut response);
                 response.push_str("\r\n");
                 send(&mut stream, deadline, response.as_bytes())
                     .map_err(Error::Io)
-                    .map(|()| subprotocol)
+                    .map(|()| agreed)
             }
             Err((error, headers, body)) => {
                 Err(refuse(&mut stream, deadline, error, &headers, &body))
             }
         };
         saved.restore(&mut stream);
-        let subprotocol = result?;
+        let agreed = result?;
         Ok(Conn::from_parts(
             stream,
             Role::Server,
             self.config.clone(),
             leftover,
-            subprotocol,
+            agreed,
             Some(StreamOps::of()),
         ))
     }
 
-    /// The protocol checks, then the origin, then the callback; picks the subprotocol.
+    /// The protocol checks, then the origin, then the callback; picks the subprotocol and
+    /// answers a permessage-deflate offer (with the response header's value).
     #[allow(clippy::type_complexity)]
     fn check(
         &self,
         request: &Request,
         extra: &mut Headers,
-    ) -> Result<Option<String>, (HandshakeError, Headers, String)> {
+    ) -> Result<(Agreed, Option<String>), (HandshakeError, Headers, String)> {
         let plain = |e: HandshakeError| Err((e, Headers::new(), String::new()));
         let headers = &request.headers;
         if request.method != "GET" {
@@ -373,7 +380,18 @@ impl Upgrader {
                 ));
             }
         }
-        Ok(self.pick_subprotocol(request))
+        let negotiated = self.config.deflate().and_then(|config| {
+            deflate::negotiate_server(headers.get_all("Sec-WebSocket-Extensions"), config)
+        });
+        let (deflate, extensions) = match negotiated {
+            Some((params, response)) => (Some(params), Some(response)),
+            None => (None, None),
+        };
+        let agreed = Agreed {
+            subprotocol: self.pick_subprotocol(request),
+            deflate,
+        };
+        Ok((agreed, extensions))
     }
 
     fn pick_subprotocol(&self, request: &Request) -> Option<String> {
