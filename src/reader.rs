@@ -290,7 +290,10 @@ impl Reader {
                     0 => 1024,
                     remaining => remaining.min(so_far.max(4096) as u64) as usize,
                 };
-                out.resize(filled + step.min(limit - so_far), 0);
+                // Exact steps: amortized doubling would reserve up to twice the message.
+                let step = step.min(limit - so_far);
+                out.reserve_exact(step);
+                out.resize(filled + step, 0);
             }
             match self.read(wire, &mut out[filled..]) {
                 Ok(0) => break Ok(()),

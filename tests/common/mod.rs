@@ -88,12 +88,20 @@ pub fn frames_from(peer: &mut PipeEnd) -> Vec<Frame> {
 /// A server `Conn` from a real handshake over the pipe, and the raw client end (with the
 /// 101 response already consumed). The server reads one byte per read.
 pub fn server_and_raw_client(config: Config) -> (Conn<PipeEnd>, PipeEnd) {
+    server_and_raw_client_with(config, "")
+}
+
+/// As [`server_and_raw_client`], with extra request headers (each ending in CRLF).
+pub fn server_and_raw_client_with(config: Config, extra_headers: &str) -> (Conn<PipeEnd>, PipeEnd) {
     let (mut client, mut server_end) = pipe();
     server_end.set_max_read(1);
     client
         .write_all(
-            b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            format!(
+                "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra_headers}\r\n"
+            )
+            .as_bytes(),
         )
         .unwrap();
     let conn = Upgrader::new().config(config).upgrade(server_end).unwrap();
@@ -142,10 +150,17 @@ pub fn client_and_raw_server(config: Config) -> (Conn<PipeEnd>, PipeEnd) {
 
 /// A client and a server `Conn` connected over the pipe, both reading one byte at a time.
 pub fn conn_pair(config: Config) -> (Conn<PipeEnd>, Conn<PipeEnd>) {
+    conn_pair_with(config.clone(), config)
+}
+
+/// As [`conn_pair`], with a configuration for each side.
+pub fn conn_pair_with(
+    client_config: Config,
+    server_config: Config,
+) -> (Conn<PipeEnd>, Conn<PipeEnd>) {
     let (mut client_end, mut server_end) = pipe();
     client_end.set_max_read(1);
     server_end.set_max_read(1);
-    let server_config = config.clone();
     let server = thread::spawn(move || {
         Upgrader::new()
             .config(server_config)
@@ -153,7 +168,7 @@ pub fn conn_pair(config: Config) -> (Conn<PipeEnd>, Conn<PipeEnd>) {
             .unwrap()
     });
     let (client, _) = Dialer::new()
-        .config(config)
+        .config(client_config)
         .handshake(client_end, "ws://example.com/")
         .unwrap();
     (client, server.join().unwrap())
