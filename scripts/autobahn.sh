@@ -4,6 +4,7 @@
 #
 #   scripts/autobahn.sh server   # wstest fuzzingclient -> examples/autobahn_server
 #   scripts/autobahn.sh client   # examples/autobahn_client -> wstest fuzzingserver
+#   scripts/autobahn.sh install  # only install wstest (so that both roles can then run at once)
 #
 # Installs wstest on first use: a virtualenv made with Python 2.7.18 from pyenv, holding
 # autobahntestsuite, under $WSIO_CACHE (default ~/.cache/wsio). Everything binds to
@@ -15,8 +16,8 @@
 set -euo pipefail
 
 mode=${1:-}
-if [ "$mode" != server ] && [ "$mode" != client ]; then
-  echo "usage: $0 server|client" >&2
+if [ "$mode" != server ] && [ "$mode" != client ] && [ "$mode" != install ]; then
+  echo "usage: $0 server|client|install" >&2
   exit 2
 fi
 
@@ -95,6 +96,9 @@ cleanup() {
 trap cleanup EXIT
 
 install_wstest
+if [ "$mode" = install ]; then
+  exit 0
+fi
 rm -rf "$out"
 mkdir -p "$out"
 port=$(free_port)
