@@ -95,6 +95,18 @@
 //! called, or the connection is about to block reading, which turns an echo loop's many small
 //! writes into one.
 //!
+//! # Compression
+//!
+//! permessage-deflate (RFC 7692) is complete in both roles: context takeover in either
+//! direction or neither, window bits 8 to 15, several offers per header. It is off until
+//! [`ConfigBuilder::deflate`] turns it on with a [`DeflateConfig`], whose docs give the
+//! memory cost per connection and the handling of 8-bit windows. Compressed messages are
+//! inflated as they are read, in steps bounded by the caller's buffer, and the message
+//! limit counts inflated bytes, so a deflate bomb stops at the limit with close 1009.
+//! Messages shorter than [`DeflateConfig::threshold`] go uncompressed;
+//! [`Conn::set_write_compression`] and [`Conn::set_compression_level`] change the
+//! following messages; [`Conn::compression`] tells what was agreed.
+//!
 //! # Origin and subprotocols
 //!
 //! [`Upgrader`] refuses cross-origin browser requests by default (gorilla's same-origin

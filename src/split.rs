@@ -506,6 +506,18 @@ impl<S: Split> WriteHalf<S> {
     pub fn close_status(&self) -> Option<CloseStatus> {
         self.shared.lock().close.status().cloned()
     }
+
+    /// As [`Conn::set_write_compression`].
+    pub fn set_write_compression(&mut self, enabled: bool) {
+        self.shared
+            .with(|out| out.writer.set_compress_writes(enabled));
+    }
+
+    /// As [`Conn::set_compression_level`].
+    pub fn set_compression_level(&mut self, level: u32) {
+        self.shared
+            .with(|out| out.writer.set_compression_level(level));
+    }
 }
 
 impl<S: Split> Sink for WriteHalf<S> {
