@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::deflate::DeflateConfig;
+use crate::timer::Keepalive;
 
 /// The smallest read or write buffer: a frame header and a whole control frame must fit.
 pub const MIN_BUFFER_SIZE: usize = 256;
@@ -53,6 +54,7 @@ pub struct Config {
     close_timeout: Option<Duration>,
     flush_policy: FlushPolicy,
     deflate: Option<DeflateConfig>,
+    keepalive: Option<Keepalive>,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             close_timeout: Some(Duration::from_secs(5)),
             flush_policy: FlushPolicy::Immediate,
             deflate: None,
+            keepalive: Some(Keepalive::default()),
         }
     }
 }
@@ -126,6 +129,11 @@ impl Config {
     /// permessage-deflate, if enabled. See [`ConfigBuilder::deflate`].
     pub fn deflate(&self) -> Option<&DeflateConfig> {
         self.deflate.as_ref()
+    }
+
+    /// Dead-peer detection. See [`ConfigBuilder::keepalive`].
+    pub fn keepalive(&self) -> Option<Keepalive> {
+        self.keepalive
     }
 }
 
@@ -230,6 +238,17 @@ impl ConfigBuilder {
     /// Defaults to off.
     pub fn deflate(mut self, deflate: DeflateConfig) -> Self {
         self.0.deflate = Some(deflate);
+        self
+    }
+
+    /// Dead-peer detection while reading: see [`Keepalive`]. `None` turns it off. It needs
+    /// a stream that can time out (connections from the handshakes over a
+    /// [`Stream`](crate::Stream)); it sets that stream's read timeout.
+    ///
+    /// Defaults to on, with iris's timings: a ping after 54 seconds of silence, the peer
+    /// taken for dead after 60, so that a vanished peer cannot hold a server thread forever.
+    pub fn keepalive(mut self, keepalive: Option<Keepalive>) -> Self {
+        self.0.keepalive = keepalive;
         self
     }
 

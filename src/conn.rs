@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::frame::OpCode;
 use crate::message::{Message, MessageKind, MessageReader, MessageWriter};
 use crate::reader::{Control, Reader, Wire};
-use crate::stream::{self, StreamOps};
+use crate::stream::StreamOps;
+use crate::timer::{Attempt, ReadTimer};
 use crate::writer::Writer;
 
 /// Which end of the connection this is. Clients mask what they send and expect unmasked
@@ -31,30 +32,35 @@ pub enum Role {
 }
 
 /// What the reader of a whole [`Conn`] sees: the [`Output`] (through which it reads the
-/// stream too), the handlers, and the read deadline.
+/// stream too), the handlers, and the read-side timer.
 pub(crate) struct ConnWire<S> {
     out: Output<S>,
     handlers: Handlers,
-    /// While set, reads time out at this instant (streams with `ops` only).
-    read_deadline: Option<Instant>,
+    timer: ReadTimer,
 }
 
 impl<S: Read + Write> Wire for ConnWire<S> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let out = &mut self.out;
-        if out.writer.has_pending() {
-            // About to block: batched frames go out first.
-            if let Err(e) = out.writer.flush(&mut out.stream) {
+        if self.out.writer.has_pending() {
+            // About to block: batched frames go out first. If the write side is dead, the
+            // read side may still get the peer's close, so only a timeout stops the read.
+            if let Err(e) = self.out.flush() {
                 if e.is_timeout() {
                     return Err(e.into());
                 }
-                // The write side is dead; the read side may still get the peer's close.
             }
         }
-        if let (Some(deadline), Some(ops)) = (self.read_deadline, out.ops) {
-            ops.set_read_timeout(&mut out.stream, Some(stream::remaining(deadline)?))?;
+        loop {
+            match self.timer.attempt(&mut self.out.stream, self.out.ops, buf) {
+                Attempt::Done(result) => return result,
+                Attempt::Retry => {}
+                Attempt::Ping => {
+                    // A keepalive ping; if it cannot be written, the pong timeout decides.
+                    let _ = self.out.send_control(OpCode::Ping, b"");
+                    let _ = self.out.flush();
+                }
+            }
         }
-        out.stream.read(buf)
     }
 
     fn control(&mut self, frame: Control<'_>) -> Result<()> {
@@ -75,8 +81,8 @@ impl<S: Read + Write> Wire for ConnWire<S> {
         self.out.fail(code, reason);
     }
 
-    fn abort(&mut self) {
-        self.out.abort();
+    fn abort(&mut self) -> Option<CloseStatus> {
+        self.out.abort()
     }
 }
 
@@ -102,6 +108,13 @@ pub struct Conn<S> {
 pub(crate) struct Agreed {
     pub(crate) subprotocol: Option<String>,
     pub(crate) deflate: Option<DeflateParams>,
+}
+
+fn unsupported() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "this stream cannot time out (the Conn was made with from_raw)",
+    ))
 }
 
 /// A connection taken apart, for splitting and reuniting.
@@ -148,15 +161,15 @@ impl<S: Read + Write> Conn<S> {
         Conn {
             reader: Reader::new(role, &config, leftover, deflate),
             wire: ConnWire {
-                out: Output {
+                out: Output::new(
                     stream,
-                    writer: Writer::new(role, &config, deflate),
-                    close: CloseState::Open,
+                    Writer::new(role, &config, deflate),
                     role,
                     ops,
-                },
+                    config.close_timeout(),
+                ),
                 handlers: Handlers::default(),
-                read_deadline: None,
+                timer: ReadTimer::new(config.keepalive()),
             },
             config,
             subprotocol,
@@ -183,7 +196,7 @@ impl<S: Read + Write> Conn<S> {
             wire: ConnWire {
                 out: parts.out,
                 handlers: parts.handlers,
-                read_deadline: None,
+                timer: ReadTimer::new(parts.config.keepalive()),
             },
             config: parts.config,
             subprotocol: parts.agreed.subprotocol,
@@ -297,8 +310,7 @@ impl<S: Read + Write> Conn<S> {
     /// [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) for text that is not UTF-8 (nothing is sent);
     /// [`Error::AlreadyClosed`] after a close frame was sent; I/O errors.
     pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
-        let out = &mut self.wire.out;
-        out.writer.write_message(&mut out.stream, kind, data)
+        self.wire.out.write_message(kind, data)
     }
 
     /// Writes a text message.
@@ -345,7 +357,40 @@ impl<S: Read + Write> Conn<S> {
     ///
     /// I/O errors; a sticky earlier write error.
     pub fn flush(&mut self) -> Result<()> {
-        self.wire.out.writer.flush(&mut self.wire.out.stream)
+        self.wire.out.flush()
+    }
+
+    /// Sets a deadline for reads (gorilla's `SetReadDeadline`): a read that would block past
+    /// it returns [`Error::Timeout`] (at a frame boundary; the connection stays usable) or
+    /// [`Error::Poisoned`] (in the middle of a frame). `None` removes it.
+    ///
+    /// # Errors
+    ///
+    /// `Error::Io` with `Unsupported` for a connection made by [`Conn::from_raw`], whose
+    /// stream wsio cannot time out.
+    pub fn set_read_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if self.wire.out.ops.is_none() {
+            return Err(unsupported());
+        }
+        self.wire.timer.set_deadline(deadline);
+        Ok(())
+    }
+
+    /// Sets a deadline for writes (gorilla's `SetWriteDeadline`): a write that would block
+    /// past it returns [`Error::Timeout`] if nothing of its frames went out (they are
+    /// dropped; the call can be repeated), else [`Error::Poisoned`]. A peer that never reads
+    /// therefore fails the writer at the deadline instead of blocking it forever. `None`
+    /// removes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`set_read_deadline`](Self::set_read_deadline).
+    pub fn set_write_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if self.wire.out.ops.is_none() {
+            return Err(unsupported());
+        }
+        self.wire.out.write_deadline = deadline;
+        Ok(())
     }
 
     /// Replaces the ping handler. The handler runs inside whichever read call met the ping;
@@ -400,7 +445,8 @@ impl<S: Read + Write> Conn<S> {
                 }
             }
         }
-        self.wire.read_deadline = self.config.close_timeout().map(|t| Instant::now() + t);
+        let deadline = self.config.close_timeout().map(|t| Instant::now() + t);
+        self.wire.timer.set_close_deadline(deadline);
         let status = loop {
             match self.reader.next_message(&mut self.wire) {
                 Ok(_) => continue,
@@ -411,7 +457,7 @@ impl<S: Read + Write> Conn<S> {
                 },
             }
         };
-        self.wire.read_deadline = None;
+        self.wire.timer.set_close_deadline(None);
         self.reader.set_closed();
         if !matches!(self.wire.out.close, CloseState::Closed(_))
             || self.wire.out.role == Role::Client

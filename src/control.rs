@@ -3,14 +3,15 @@
 //! which a whole [`Conn`](crate::Conn) owns and split halves share.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use crate::close::{self, CloseCode, CloseFrame, CloseStatus, Initiator};
 use crate::conn::Role;
 use crate::error::{Error, InvalidInput, Result};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
-use crate::message::Sink;
-use crate::stream::StreamOps;
+use crate::message::{MessageKind, Sink};
+use crate::stream::{self, StreamOps};
 use crate::writer::Writer;
 
 /// Called with each ping's payload. The default answers with a pong carrying the same payload.
@@ -137,9 +138,130 @@ pub(crate) struct Output<W> {
     pub(crate) close: CloseState,
     pub(crate) role: Role,
     pub(crate) ops: Option<StreamOps<W>>,
+    /// The application's write deadline.
+    pub(crate) write_deadline: Option<Instant>,
+    /// How long a close frame may take to write when the peer may be gone.
+    pub(crate) close_timeout: Option<Duration>,
+    /// The write timeout last set on the stream by us; `None` if we never set one.
+    applied: Option<Option<Duration>>,
+}
+
+/// A stream whose writes honour a deadline (by setting its write timeout before each one).
+pub(crate) struct Timed<'a, W> {
+    stream: &'a mut W,
+    ops: Option<StreamOps<W>>,
+    deadline: Option<Instant>,
+    applied: &'a mut Option<Option<Duration>>,
+}
+
+impl<W: Write> Timed<'_, W> {
+    fn prepare(&mut self) -> io::Result<()> {
+        let Some(ops) = self.ops else {
+            return Ok(());
+        };
+        let wanted = match self.deadline {
+            Some(deadline) => Some(stream::remaining(deadline)?),
+            None => None,
+        };
+        if (wanted.is_some() || self.applied.is_some()) && *self.applied != Some(wanted) {
+            ops.set_write_timeout(self.stream, wanted)?;
+            *self.applied = wanted.map(Some);
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Timed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.prepare()?;
+        self.stream.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.prepare()?;
+        self.stream.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+impl<W> Output<W> {
+    pub(crate) fn new(
+        stream: W,
+        writer: Writer,
+        role: Role,
+        ops: Option<StreamOps<W>>,
+        close_timeout: Option<Duration>,
+    ) -> Output<W> {
+        Output {
+            stream,
+            writer,
+            close: CloseState::Open,
+            role,
+            ops,
+            write_deadline: None,
+            close_timeout,
+            applied: None,
+        }
+    }
+
+    /// The same output over another stream (a split half, or the reunited whole).
+    pub(crate) fn replace_stream<W2>(
+        self,
+        stream: W2,
+        ops: Option<StreamOps<W2>>,
+    ) -> (W, Output<W2>) {
+        let Output {
+            stream: old,
+            writer,
+            close,
+            role,
+            write_deadline,
+            close_timeout,
+            applied,
+            ..
+        } = self;
+        let out = Output {
+            stream,
+            writer,
+            close,
+            role,
+            ops,
+            write_deadline,
+            close_timeout,
+            applied,
+        };
+        (old, out)
+    }
+
+    /// The writer, and the stream with the write deadline applied.
+    pub(crate) fn io(&mut self) -> (&mut Writer, Timed<'_, W>) {
+        (
+            &mut self.writer,
+            Timed {
+                stream: &mut self.stream,
+                ops: self.ops,
+                deadline: self.write_deadline,
+                applied: &mut self.applied,
+            },
+        )
+    }
 }
 
 impl<W: Write> Output<W> {
+    /// Writes a whole message.
+    pub(crate) fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
+        let (writer, mut stream) = self.io();
+        writer.write_message(&mut stream, kind, data)
+    }
+
+    /// Sends buffered frames and flushes the stream.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let (writer, mut stream) = self.io();
+        writer.flush(&mut stream)
+    }
     /// Records the end of the connection and, where the stream can, shuts it down.
     pub(crate) fn finish(&mut self, status: CloseStatus) {
         self.writer.set_closed();
@@ -184,22 +306,30 @@ impl<W: Write> Output<W> {
         Err(Error::Closed(status))
     }
 
-    /// The peer broke a rule: send a close frame with `code` and `reason` and end.
+    /// The peer broke a rule (or went silent): send a close frame with `code` and `reason`,
+    /// within the close timeout in case the peer no longer reads, and end.
     pub(crate) fn fail(&mut self, code: CloseCode, reason: &str) {
+        if let Some(timeout) = self.close_timeout {
+            let bound = Instant::now() + timeout;
+            self.write_deadline = Some(self.write_deadline.map_or(bound, |d| d.min(bound)));
+        }
         let _ = self.send_close(Some((code, reason)));
         if self.close.status().is_none() {
             self.finish(CloseStatus::abnormal(Initiator::Local));
         }
     }
 
-    /// The stream failed or ended without a close frame.
-    pub(crate) fn abort(&mut self) {
-        let initiator = match self.close {
+    /// The stream failed or ended without a close frame. If the connection had already
+    /// been closed from this side (a handle that gave up waiting shut the stream down, which
+    /// is how the reader got here), returns that status.
+    pub(crate) fn abort(&mut self) -> Option<CloseStatus> {
+        let initiator = match &self.close {
             CloseState::Open => Initiator::Peer,
             CloseState::Sent => Initiator::Local,
-            CloseState::Closed(_) => return,
+            CloseState::Closed(status) => return Some(status.clone()),
         };
         self.finish(CloseStatus::abnormal(initiator));
+        None
     }
 
     /// Sends a ping or pong the application asked for.
@@ -217,7 +347,8 @@ impl<W: Write> ControlOut for Output<W> {
         if !self.close.is_open() {
             return Ok(());
         }
-        self.writer.write_control(&mut self.stream, opcode, payload)
+        let (writer, mut stream) = self.io();
+        writer.write_control(&mut stream, opcode, payload)
     }
 
     fn send_close(&mut self, frame: Option<(CloseCode, &str)>) -> Result<()> {
@@ -227,10 +358,10 @@ impl<W: Write> ControlOut for Output<W> {
         self.close = CloseState::Sent;
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = close::encode_payload(frame, &mut payload);
-        let result = self
-            .writer
-            .write_control(&mut self.stream, OpCode::Close, &payload[..n])
-            .and_then(|()| self.writer.flush(&mut self.stream));
+        let (writer, mut stream) = self.io();
+        let result = writer
+            .write_control(&mut stream, OpCode::Close, &payload[..n])
+            .and_then(|()| writer.flush(&mut stream));
         self.writer.set_closed();
         result
     }
@@ -238,15 +369,18 @@ impl<W: Write> ControlOut for Output<W> {
 
 impl<W: Write> Sink for Output<W> {
     fn stream_write(&mut self, data: &[u8]) -> Result<()> {
-        self.writer.stream_write(&mut self.stream, data)
+        let (writer, mut stream) = self.io();
+        writer.stream_write(&mut stream, data)
     }
 
     fn stream_flush(&mut self) -> Result<()> {
-        self.writer.stream_flush(&mut self.stream)
+        let (writer, mut stream) = self.io();
+        writer.stream_flush(&mut stream)
     }
 
     fn stream_finish(&mut self) -> Result<()> {
-        self.writer.stream_finish(&mut self.stream)
+        let (writer, mut stream) = self.io();
+        writer.stream_finish(&mut stream)
     }
 
     fn stream_abandon(&mut self) {

@@ -25,6 +25,16 @@ pub enum Error {
     AlreadyClosed,
     /// The transport failed. `UnexpectedEof` means the peer went away without a close frame.
     Io(io::Error),
+    /// A read or write deadline passed, or the stream's own timeout fired, at a frame
+    /// boundary: nothing was lost, the connection is usable, and the call can be repeated.
+    Timeout,
+    /// An operation stopped in the middle of a frame (a deadline passed with part of a frame
+    /// read or written), so the stream is no longer at a frame boundary: the connection is
+    /// unusable, and every later call returns this.
+    Poisoned(Poison),
+    /// The keepalive found the peer silent past its timeout: wsio sent close 1001 and
+    /// dropped the connection (status 1006).
+    KeepaliveTimeout,
     /// The peer broke RFC 6455. wsio sent a close frame with [`ProtocolError::close_code`]
     /// (1002 or 1007) and the connection is failed: this error repeats on every later call.
     Protocol(ProtocolError),
@@ -63,11 +73,17 @@ impl Error {
         }
     }
 
-    /// Whether this is [`Error::Io`] with a timeout (`TimedOut` or `WouldBlock`, which is what
-    /// a socket read timeout gives on Unix). A timeout between frames leaves the connection
-    /// usable.
+    /// Whether this is [`Error::Timeout`] (or an I/O timeout from a stream wsio does not
+    /// manage): the connection is usable and the call can be repeated.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Io(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock))
+        match self {
+            Error::Timeout => true,
+            Error::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            _ => false,
+        }
     }
 }
 
@@ -77,6 +93,9 @@ impl fmt::Display for Error {
             Error::Closed(status) => write!(f, "connection closed ({status})"),
             Error::AlreadyClosed => f.write_str("connection already closed"),
             Error::Io(e) => write!(f, "i/o error: {e}"),
+            Error::Timeout => f.write_str("timed out between frames; the connection is usable"),
+            Error::Poisoned(p) => write!(f, "connection unusable: {p}"),
+            Error::KeepaliveTimeout => f.write_str("the peer stopped answering keepalive pings"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
@@ -132,7 +151,10 @@ impl From<Error> for io::Error {
                 let Error::Io(inner) = e else { unreachable!() };
                 return inner;
             }
-            Error::Closed(_) | Error::AlreadyClosed => io::ErrorKind::ConnectionAborted,
+            Error::Closed(_) | Error::AlreadyClosed | Error::Poisoned(_) => {
+                io::ErrorKind::ConnectionAborted
+            }
+            Error::Timeout | Error::KeepaliveTimeout => io::ErrorKind::TimedOut,
             Error::Protocol(_) | Error::Capacity(_) => io::ErrorKind::InvalidData,
             Error::InvalidInput(_) => io::ErrorKind::InvalidInput,
             _ => io::ErrorKind::Other,
@@ -168,6 +190,25 @@ impl From<HandshakeError> for Error {
 impl From<UrlError> for Error {
     fn from(e: UrlError) -> Error {
         Error::Url(e)
+    }
+}
+
+/// Why a connection became unusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Poison {
+    /// A read timed out with part of a frame read.
+    ReadTimeoutMidFrame,
+    /// A write timed out, or failed, with part of a frame written.
+    WriteTimeoutMidFrame,
+}
+
+impl fmt::Display for Poison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Poison::ReadTimeoutMidFrame => "a read timed out in the middle of a frame",
+            Poison::WriteTimeoutMidFrame => "a write timed out in the middle of a frame",
+        })
     }
 }
 
@@ -481,6 +522,8 @@ pub(crate) enum Sticky {
     Protocol(ProtocolError),
     Capacity(CapacityError),
     Io(io::ErrorKind, &'static str),
+    Poisoned(Poison),
+    Keepalive,
     Closed,
 }
 
@@ -490,6 +533,8 @@ impl Sticky {
             Sticky::Protocol(e) => Error::Protocol(*e),
             Sticky::Capacity(e) => Error::Capacity(*e),
             Sticky::Io(kind, what) => Error::Io(io::Error::new(*kind, *what)),
+            Sticky::Poisoned(p) => Error::Poisoned(*p),
+            Sticky::Keepalive => Error::KeepaliveTimeout,
             Sticky::Closed => Error::AlreadyClosed,
         }
     }

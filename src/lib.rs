@@ -145,6 +145,7 @@ mod reader;
 mod split;
 mod stream;
 pub mod testing;
+mod timer;
 mod utf8;
 mod writer;
 
@@ -154,14 +155,15 @@ pub use conn::{Conn, Role};
 pub use control::{CloseHandler, PingHandler, PongHandler, Replier};
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{
-    CapacityError, Error, HandshakeError, InvalidInput, ProtocolError, Result, UrlError,
+    CapacityError, Error, HandshakeError, InvalidInput, Poison, ProtocolError, Result, UrlError,
 };
 pub use handshake::{
     Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
 };
 pub use message::{Message, MessageKind, MessageReader, MessageWriter};
-pub use split::{ReadHalf, ReuniteError, Split, WriteHalf};
+pub use split::{Handle, ReadHalf, ReuniteError, Split, WriteHalf};
 pub use stream::Stream;
+pub use timer::Keepalive;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -11,7 +11,7 @@
 
 use std::io;
 
-use crate::close::{self, CloseCode, CloseFrame};
+use crate::close::{self, CloseCode, CloseFrame, CloseStatus};
 use crate::config::Config;
 use crate::conn::Role;
 use crate::deflate::{DeflateParams, Inflater, TAIL};
@@ -42,8 +42,9 @@ pub(crate) trait Wire {
     /// (best effort) and end the connection.
     fn fail(&mut self, code: CloseCode, reason: &str);
 
-    /// The stream failed or ended without a close frame.
-    fn abort(&mut self);
+    /// The stream failed or ended without a close frame. Returns the status if the
+    /// connection had already been closed from this side.
+    fn abort(&mut self) -> Option<CloseStatus>;
 }
 
 /// Buffered bytes from the stream: `data[pos..end]` is unread.
@@ -625,19 +626,61 @@ impl Reader {
 
     fn eof<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Error {
         let what = "the peer closed the connection without a close frame";
-        self.failed = Some(Sticky::Io(io::ErrorKind::UnexpectedEof, what));
-        wire.abort();
-        Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, what))
+        self.end(wire, Sticky::Io(io::ErrorKind::UnexpectedEof, what))
+            .unwrap_or_else(|| Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, what)))
     }
 
-    /// A read error. Timeouts leave the state as it was, so the read can be retried; any
-    /// other error ends the connection.
-    fn io_failed<W: Wire + ?Sized>(&mut self, wire: &mut W, e: io::Error) -> Error {
-        if !crate::stream::is_timeout(&e) {
-            self.failed = Some(Sticky::Io(e.kind(), "an earlier read failed"));
-            wire.abort();
+    /// The connection ends without a close frame from the peer; records `sticky`. If it had
+    /// been closed from this side already, that is what the read reports.
+    fn end<W: Wire + ?Sized>(&mut self, wire: &mut W, sticky: Sticky) -> Option<Error> {
+        match wire.abort() {
+            Some(status) => {
+                self.failed = Some(Sticky::Closed);
+                Some(Error::Closed(status))
+            }
+            None => {
+                let err = sticky.to_error();
+                self.failed = Some(sticky);
+                Some(err)
+            }
         }
-        Error::Io(e)
+    }
+
+    /// Whether the stream is in the middle of a frame: part of a header buffered, or payload
+    /// still to come.
+    fn mid_frame(&self) -> bool {
+        match self.frame {
+            FramePhase::Payload { remaining, .. } => remaining > 0,
+            FramePhase::Header => self.buf.len() > 0,
+        }
+    }
+
+    /// A read error. A timeout between frames is [`Error::Timeout`] and changes nothing;
+    /// in the middle of a frame it poisons the connection. The keepalive's verdict, and any
+    /// other error, end the connection.
+    fn io_failed<W: Wire + ?Sized>(&mut self, wire: &mut W, e: io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            // The keepalive gave up on a silent peer: tell it so, and end.
+            wire.fail(CloseCode::GOING_AWAY, "keepalive timeout");
+            self.failed = Some(Sticky::Keepalive);
+            return Error::KeepaliveTimeout;
+        }
+        if crate::stream::is_timeout(&e) {
+            if !self.mid_frame() {
+                return Error::Timeout;
+            }
+            let poison = crate::error::Poison::ReadTimeoutMidFrame;
+            return self
+                .end(wire, Sticky::Poisoned(poison))
+                .unwrap_or(Error::Poisoned(poison));
+        }
+        let err_kind = e.kind();
+        self.end(wire, Sticky::Io(err_kind, "an earlier read failed"))
+            .map(|err| match err {
+                Error::Io(_) => Error::Io(e),
+                other => other,
+            })
+            .unwrap_or_else(|| Error::Io(io::Error::from(err_kind)))
     }
 
     /// The peer broke a rule: tell the wire to send the close frame, and fail for good.

@@ -13,18 +13,20 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Instant;
 
-use crate::close::{self, CloseCode, CloseFrame, CloseStatus};
+use crate::close::{self, CloseCode, CloseFrame, CloseStatus, Initiator};
 use crate::config::Config;
 use crate::conn::{Agreed, Conn, Parts};
 use crate::control::{ControlOut, Handlers, Output, Replier};
+use crate::deflate::DeflateParams;
 use crate::error::{Error, Result};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{Message, MessageKind, MessageReader, MessageWriter, Sink};
 use crate::reader::{Control, Reader, Wire};
-use crate::stream::{self, Stream, StreamOps};
+use crate::stream::{Stream, StreamOps};
+use crate::timer::{Attempt, ReadTimer};
 
 /// A stream that can be divided into a reading handle and a writing handle, each usable on
 /// its own thread.
@@ -84,10 +86,13 @@ impl Split for std::os::unix::net::UnixStream {
 /// The mailbox flags: what the next holder of the output mutex must do.
 const WANT_PONG: u8 = 1;
 const WANT_FLUSH: u8 = 2;
+const WANT_PING: u8 = 4;
 
-/// The write side shared by the halves.
+/// The write side shared by the halves and the handles.
 struct Shared<W> {
     out: Mutex<Output<W>>,
+    /// Signalled when the connection becomes closed, for those waiting in `close`.
+    closed: Condvar,
     /// The payload of the newest ping not answered yet.
     pong: Mutex<Option<([u8; MAX_CONTROL_PAYLOAD], u8)>>,
     wants: AtomicU8,
@@ -105,9 +110,19 @@ impl<W: Write> Shared<W> {
         let mut out = self.lock();
         let result = f(&mut out);
         self.serve(&mut out);
+        if out.close.status().is_some() {
+            self.closed.notify_all();
+        }
         drop(out);
         self.serve_if_free();
         result
+    }
+
+    /// Leaves a request in the mailbox and serves it now if nobody holds the output;
+    /// whoever does will serve it before letting go.
+    fn post(&self, want: u8) {
+        self.wants.fetch_or(want, Ordering::SeqCst);
+        self.serve_if_free();
     }
 
     /// Asks for a pong to be sent, without waiting for a writer that holds the mutex.
@@ -115,17 +130,9 @@ impl<W: Write> Shared<W> {
         let mut slot = [0u8; MAX_CONTROL_PAYLOAD];
         slot[..payload.len()].copy_from_slice(payload);
         *self.pong.lock().unwrap_or_else(|p| p.into_inner()) = Some((slot, payload.len() as u8));
-        self.wants.fetch_or(WANT_PONG, Ordering::SeqCst);
-        self.serve_if_free();
+        self.post(WANT_PONG);
     }
 
-    /// Asks for batched frames to be sent, without waiting for a writer that holds the mutex.
-    fn post_flush(&self) {
-        self.wants.fetch_or(WANT_FLUSH, Ordering::SeqCst);
-        self.serve_if_free();
-    }
-
-    /// Serves the mailbox if nobody holds the mutex; whoever does will serve it.
     fn serve_if_free(&self) {
         while self.wants.load(Ordering::SeqCst) != 0 {
             let mut out = match self.out.try_lock() {
@@ -139,16 +146,63 @@ impl<W: Write> Shared<W> {
 
     fn serve(&self, out: &mut Output<W>) {
         let wants = self.wants.swap(0, Ordering::SeqCst);
+        if wants == 0 {
+            return;
+        }
+        // Errors here are the writer's to report on its next call.
         if wants & WANT_PONG != 0 {
             let pong = self.pong.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some((payload, len)) = pong {
-                // An error here is the writer's to report on its next call.
                 let _ = out.send_control(OpCode::Pong, &payload[..usize::from(len)]);
             }
         }
-        if wants & WANT_FLUSH != 0 || (wants & WANT_PONG != 0 && out.writer.has_pending()) {
-            let _ = out.writer.flush(&mut out.stream);
+        if wants & WANT_PING != 0 {
+            let _ = out.send_control(OpCode::Ping, b"");
         }
+        if out.writer.has_pending() {
+            let _ = out.flush();
+        }
+    }
+
+    /// Sends a close frame and waits, up to the close timeout, for the reader half to see
+    /// the peer's; then (or at once, if it was already closed) returns the status. When
+    /// time runs out the stream is shut down, which also wakes a reader blocked on it.
+    fn close(&self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
+        close::check_outgoing(code, reason)?;
+        let mut out = self.lock();
+        if let Some(status) = out.close.status() {
+            return Ok(status.clone());
+        }
+        if let Err(e) = out.send_close(Some((code, reason))) {
+            out.finish(CloseStatus::abnormal(Initiator::Local));
+            self.closed.notify_all();
+            return Err(e);
+        }
+        let deadline = out.close_timeout.map(|t| Instant::now() + t);
+        while out.close.status().is_none() {
+            out = match deadline {
+                None => self.closed.wait(out).unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.closed
+                        .wait_timeout(out, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        if out.close.status().is_none() {
+            out.finish(CloseStatus::abnormal(Initiator::Local));
+            self.closed.notify_all();
+        }
+        Ok(out
+            .close
+            .status()
+            .cloned()
+            .unwrap_or_else(|| CloseStatus::abnormal(Initiator::Local)))
     }
 }
 
@@ -178,18 +232,21 @@ struct HalfWire<S: Split> {
     shared: Arc<Shared<S::Writer>>,
     handlers: Handlers,
     ops: StreamOps<S::Reader>,
-    read_deadline: Option<Instant>,
+    timer: ReadTimer,
 }
 
 impl<S: Split> Wire for HalfWire<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // About to block: batched frames go out first (or as soon as the writer is done).
-        self.shared.post_flush();
-        if let Some(deadline) = self.read_deadline {
-            self.ops
-                .set_read_timeout(&mut self.stream, Some(stream::remaining(deadline)?))?;
+        self.shared.post(WANT_FLUSH);
+        loop {
+            match self.timer.attempt(&mut self.stream, Some(self.ops), buf) {
+                Attempt::Done(result) => return result,
+                Attempt::Retry => {}
+                // Through the mailbox: the reader never waits for a busy writer.
+                Attempt::Ping => self.shared.post(WANT_PING),
+            }
         }
-        self.stream.read(buf)
     }
 
     fn control(&mut self, frame: Control<'_>) -> Result<()> {
@@ -221,8 +278,8 @@ impl<S: Split> Wire for HalfWire<S> {
         self.shared.with(|out| out.fail(code, reason));
     }
 
-    fn abort(&mut self) {
-        self.shared.with(Output::abort);
+    fn abort(&mut self) -> Option<CloseStatus> {
+        self.shared.with(Output::abort)
     }
 }
 
@@ -242,10 +299,26 @@ pub struct WriteHalf<S: Split> {
     shared: Arc<Shared<S::Writer>>,
 }
 
+/// A cloneable, `Send + Sync` handle to a split connection's write side: sends control
+/// frames and closes the connection from any thread (gorilla's `WriteControl` and `Close`,
+/// which are safe to call concurrently). Closing through a handle is the way to stop a
+/// reader blocked on a silent peer: the stream is shut down at the close timeout.
+pub struct Handle<S: Split> {
+    shared: Arc<Shared<S::Writer>>,
+}
+
+impl<S: Split> Clone for Handle<S> {
+    fn clone(&self) -> Handle<S> {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
 impl<S: Read + Write + Split> Conn<S> {
     /// Splits the connection into a reader half and a writer half, which may be used from
     /// two threads at once (each is `Send` when the stream's halves are). Buffered bytes,
-    /// handlers and the closing handshake's state carry over.
+    /// handlers and the closing handshake's state carry over; a read deadline does not.
     ///
     /// ```no_run
     /// let (conn, _) = wsio::dial("ws://127.0.0.1:9001/")?;
@@ -269,15 +342,12 @@ impl<S: Read + Write + Split> Conn<S> {
     pub fn split(self) -> Result<(ReadHalf<S>, WriteHalf<S>)> {
         let parts = self.into_parts();
         let whole_ops = parts.out.ops;
-        let (read_stream, write_stream) = parts.out.stream.split().map_err(Error::Io)?;
+        let (whole, out) = parts.out.replace_stream((), None);
+        let (read_stream, write_stream) = whole.split().map_err(Error::Io)?;
+        let (_, out) = out.replace_stream(write_stream, Some(StreamOps::of()));
         let shared = Arc::new(Shared {
-            out: Mutex::new(Output {
-                stream: write_stream,
-                writer: parts.out.writer,
-                close: parts.out.close,
-                role: parts.out.role,
-                ops: Some(StreamOps::of()),
-            }),
+            out: Mutex::new(out),
+            closed: Condvar::new(),
             pong: Mutex::new(None),
             wants: AtomicU8::new(0),
         });
@@ -288,7 +358,7 @@ impl<S: Read + Write + Split> Conn<S> {
                 shared: Arc::clone(&shared),
                 handlers: parts.handlers,
                 ops: StreamOps::of(),
-                read_deadline: None,
+                timer: ReadTimer::new(parts.config.keepalive()),
             },
             config: parts.config,
             agreed: parts.agreed,
@@ -334,6 +404,53 @@ impl<S: Split> ReadHalf<S> {
         Ok(kind)
     }
 
+    /// As [`Conn::set_read_deadline`].
+    pub fn set_read_deadline(&mut self, deadline: Option<Instant>) {
+        self.wire.timer.set_deadline(deadline);
+    }
+
+    /// Closes the connection from the reading side: sends a close frame, reads (discarding
+    /// data) until the peer's close frame or the close timeout, shuts the stream down, and
+    /// returns how it ended. As [`Conn::close`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::close`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
+        close::check_outgoing(code, reason)?;
+        if let Some(status) = self.close_status() {
+            return Ok(status);
+        }
+        self.wire
+            .shared
+            .with(|out| out.send_close(Some((code, reason))))?;
+        let deadline = self.config.close_timeout().map(|t| Instant::now() + t);
+        self.wire.timer.set_close_deadline(deadline);
+        let status = loop {
+            match self.reader.next_message(&mut self.wire) {
+                Ok(_) => continue,
+                Err(Error::Closed(status)) => break Some(status),
+                Err(_) => break None,
+            }
+        };
+        self.wire.timer.set_close_deadline(None);
+        self.reader.set_closed();
+        Ok(self.wire.shared.with(|out| {
+            let status = status
+                .or_else(|| out.close.status().cloned())
+                .unwrap_or_else(|| CloseStatus::abnormal(Initiator::Local));
+            out.finish(status.clone());
+            status
+        }))
+    }
+
+    /// A handle for sending control frames and closing from other threads.
+    pub fn handle(&self) -> Handle<S> {
+        Handle {
+            shared: Arc::clone(&self.wire.shared),
+        }
+    }
+
     /// As [`Conn::set_ping_handler`]; the handler runs on the reading thread.
     pub fn set_ping_handler<F>(&mut self, handler: F)
     where
@@ -368,6 +485,11 @@ impl<S: Split> ReadHalf<S> {
         self.agreed.subprotocol.as_deref()
     }
 
+    /// The permessage-deflate parameters agreed in the opening handshake.
+    pub fn compression(&self) -> Option<DeflateParams> {
+        self.agreed.deflate
+    }
+
     /// The reading handle of the stream.
     pub fn get_ref(&self) -> &S::Reader {
         &self.wire.stream
@@ -380,9 +502,9 @@ impl<S: Split + Read + Write> ReadHalf<S> {
     /// # Errors
     ///
     /// Gives both halves back, in a [`ReuniteError`], if they come from different
-    /// connections.
+    /// connections or a [`Handle`] of theirs is still alive.
     pub fn reunite(self, write: WriteHalf<S>) -> Result<Conn<S>, Box<ReuniteError<S>>> {
-        if !Arc::ptr_eq(&self.wire.shared, &write.shared) {
+        if !Arc::ptr_eq(&self.wire.shared, &write.shared) || Arc::strong_count(&write.shared) != 2 {
             return Err(Box::new(ReuniteError(self, write)));
         }
         drop(write);
@@ -399,21 +521,15 @@ impl<S: Split + Read + Write> ReadHalf<S> {
             handlers,
             ..
         } = wire;
-        let shared = match Arc::try_unwrap(shared) {
-            Ok(shared) => shared,
-            Err(_) => unreachable!("the halves hold the only references"),
+        let Ok(shared) = Arc::try_unwrap(shared) else {
+            unreachable!("checked above that the halves hold the only references");
         };
         let out = shared.out.into_inner().unwrap_or_else(|p| p.into_inner());
-        let stream = S::reunite(read_stream, out.stream);
+        let (write_stream, out) = out.replace_stream((), None);
+        let (_, out) = out.replace_stream(S::reunite(read_stream, write_stream), whole_ops);
         Ok(Conn::from_parts_of(Parts {
             reader,
-            out: Output {
-                stream,
-                writer: out.writer,
-                close: out.close,
-                role: out.role,
-                ops: whole_ops,
-            },
+            out,
             handlers,
             config,
             agreed,
@@ -439,8 +555,7 @@ impl<S: Split> WriteHalf<S> {
     ///
     /// As [`Conn::write_message`].
     pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
-        self.shared
-            .with(|out| out.writer.write_message(&mut out.stream, kind, data))
+        self.shared.with(|out| out.write_message(kind, data))
     }
 
     /// As [`Conn::write_text`].
@@ -487,11 +602,16 @@ impl<S: Split> WriteHalf<S> {
     ///
     /// As [`Conn::flush`].
     pub fn flush(&mut self) -> Result<()> {
-        self.shared.with(|out| out.writer.flush(&mut out.stream))
+        self.shared.with(|out| out.flush())
     }
 
-    /// Starts the closing handshake: sends a close frame. The reader half then reads until
-    /// the peer's close frame and returns [`Error::Closed`] with the status.
+    /// As [`Conn::set_write_deadline`].
+    pub fn set_write_deadline(&mut self, deadline: Option<Instant>) {
+        self.shared.with(|out| out.write_deadline = deadline);
+    }
+
+    /// Starts the closing handshake without waiting: sends a close frame. The reader half
+    /// then reads until the peer's close frame and returns [`Error::Closed`].
     ///
     /// # Errors
     ///
@@ -500,6 +620,24 @@ impl<S: Split> WriteHalf<S> {
     pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         close::check_outgoing(code, reason)?;
         self.shared.with(|out| out.send_close(Some((code, reason))))
+    }
+
+    /// Closes the connection and waits, up to [`Config::close_timeout`], for the reader
+    /// half (on another thread) to receive the peer's close frame; at the timeout the stream
+    /// is shut down, which wakes the reader. Returns how the connection ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_close`](Self::send_close).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
+        self.shared.close(code, reason)
+    }
+
+    /// A handle for sending control frames and closing from other threads.
+    pub fn handle(&self) -> Handle<S> {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// How the connection ended, once it has.
@@ -517,6 +655,53 @@ impl<S: Split> WriteHalf<S> {
     pub fn set_compression_level(&mut self, level: u32) {
         self.shared
             .with(|out| out.writer.set_compression_level(level));
+    }
+}
+
+impl<S: Split> Handle<S> {
+    /// Sends a ping, between the writer's frames.
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::write_ping`].
+    pub fn write_ping(&self, payload: &[u8]) -> Result<()> {
+        self.shared
+            .with(|out| out.write_control(OpCode::Ping, payload))
+    }
+
+    /// Sends a pong, between the writer's frames.
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::write_ping`].
+    pub fn write_pong(&self, payload: &[u8]) -> Result<()> {
+        self.shared
+            .with(|out| out.write_control(OpCode::Pong, payload))
+    }
+
+    /// As [`WriteHalf::send_close`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WriteHalf::send_close`].
+    pub fn send_close(&self, code: CloseCode, reason: &str) -> Result<()> {
+        close::check_outgoing(code, reason)?;
+        self.shared.with(|out| out.send_close(Some((code, reason))))
+    }
+
+    /// As [`WriteHalf::close`]: never blocks longer than the close timeout, and stops a
+    /// reader blocked on a silent peer.
+    ///
+    /// # Errors
+    ///
+    /// As [`WriteHalf::send_close`].
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
+        self.shared.close(code, reason)
+    }
+
+    /// How the connection ended, once it has.
+    pub fn close_status(&self) -> Option<CloseStatus> {
+        self.shared.lock().close.status().cloned()
     }
 }
 
@@ -558,6 +743,12 @@ impl<S: Split> std::error::Error for ReuniteError<S> {}
 impl<S: Split> fmt::Debug for ReadHalf<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadHalf").finish_non_exhaustive()
+    }
+}
+
+impl<S: Split> fmt::Debug for Handle<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
     }
 }
 

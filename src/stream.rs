@@ -144,6 +144,7 @@ fn nonzero(timeout: Duration) -> Duration {
 /// handshake (where `S: Stream`) can use them while `Conn`'s own bound stays `Read + Write`.
 pub(crate) struct StreamOps<S> {
     set_read_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
+    set_write_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
     shutdown: fn(&mut S) -> io::Result<()>,
 }
 
@@ -159,6 +160,7 @@ impl<S: Stream> StreamOps<S> {
     pub(crate) fn of() -> StreamOps<S> {
         StreamOps {
             set_read_timeout: S::set_read_timeout,
+            set_write_timeout: S::set_write_timeout,
             shutdown: S::shutdown,
         }
     }
@@ -167,6 +169,9 @@ impl<S: Stream> StreamOps<S> {
 impl<S> StreamOps<S> {
     pub(crate) fn set_read_timeout(&self, s: &mut S, t: Option<Duration>) -> io::Result<()> {
         (self.set_read_timeout)(s, t)
+    }
+    pub(crate) fn set_write_timeout(&self, s: &mut S, t: Option<Duration>) -> io::Result<()> {
+        (self.set_write_timeout)(s, t)
     }
     pub(crate) fn shutdown(&self, s: &mut S) -> io::Result<()> {
         (self.shutdown)(s)

@@ -12,7 +12,7 @@ use std::io::{self, IoSlice, Write};
 use crate::config::{Config, FlushPolicy};
 use crate::conn::Role;
 use crate::deflate::{DeflateParams, Deflater, TAIL};
-use crate::error::{Error, InvalidInput, Result, Sticky};
+use crate::error::{Error, InvalidInput, Poison, Result, Sticky};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, random_key};
 use crate::message::MessageKind;
@@ -52,6 +52,9 @@ pub(crate) struct Writer {
     threshold: usize,
     /// The application's per-message switch (gorilla's `EnableWriteCompression`).
     compress_writes: bool,
+    /// Bytes written to the stream by the current operation, to tell a timeout before
+    /// anything went out (harmless) from one in the middle of a frame (fatal).
+    progress: usize,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
 }
@@ -68,8 +71,37 @@ impl Writer {
             deflater: deflate.map(|params| params.deflater(role, &deflate_config)),
             threshold: deflate_config.threshold_bytes(),
             compress_writes: true,
+            progress: 0,
             failed: None,
         }
+    }
+
+    /// Ends an operation. A write timeout before any byte went out undoes the operation's
+    /// frames (from `rollback`, when it can be undone) and is [`Error::Timeout`]: nothing
+    /// was sent, the call can be repeated. After some bytes went out, the frame boundary is
+    /// lost: [`Error::Poisoned`], for good.
+    fn settle<T>(&mut self, result: Result<T>, rollback: Option<usize>) -> Result<T> {
+        let progress = std::mem::take(&mut self.progress);
+        match result {
+            Err(Error::Io(e)) if crate::stream::is_timeout(&e) => {
+                if progress == 0 && (rollback.is_some() || self.slot().is_none()) {
+                    if let Some(mark) = rollback {
+                        self.buf.truncate(mark);
+                    }
+                    Err(Error::Timeout)
+                } else {
+                    self.failed = Some(Sticky::Poisoned(Poison::WriteTimeoutMidFrame));
+                    Err(Error::Poisoned(Poison::WriteTimeoutMidFrame))
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Where this operation's frames will start, if they can be undone: with no message
+    /// being streamed, everything after the current end of the buffer.
+    fn mark(&self) -> Option<usize> {
+        matches!(self.message, OutMessage::Idle).then_some(self.buf.len())
     }
 
     /// Turns compression of the following messages on or off (when negotiated).
@@ -120,13 +152,25 @@ impl Writer {
         if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
             return Err(InvalidInput::InvalidUtf8.into());
         }
-        if self.compressing() && data.len() >= self.threshold {
+        let mark = self.mark();
+        let result = if self.compressing() && data.len() >= self.threshold {
             self.start(kind, true, false);
-            self.stream_write(w, data)?;
-            return self.stream_finish(w);
-        }
-        self.frame(w, kind.opcode(), true, data)?;
-        self.end_of_message(w)
+            let result = self
+                .stream_write_inner(w, data)
+                .and_then(|()| self.stream_finish_inner(w));
+            if result.is_err() && self.progress == 0 {
+                // Undone below (or poisoned): the compressor took input the peer never saw.
+                self.message = OutMessage::Idle;
+                if let Some(deflater) = &mut self.deflater {
+                    deflater.reset();
+                }
+            }
+            result
+        } else {
+            self.frame(w, kind.opcode(), true, data)
+                .and_then(|()| self.end_of_message(w))
+        };
+        self.settle(result, mark)
     }
 
     /// Writes a control frame (payload already checked to be at most 125 bytes). If a
@@ -139,6 +183,7 @@ impl Writer {
         payload: &[u8],
     ) -> Result<()> {
         self.check()?;
+        let mark = self.mark();
         if let OutMessage::Streaming { slot: Some(s), .. } = self.message {
             if self.buf.len() > s + MAX_HEADER_LEN {
                 self.emit(false);
@@ -147,13 +192,21 @@ impl Writer {
                 self.set_slot(None);
             }
         }
-        self.frame(w, opcode, true, payload)?;
-        self.end_of_message(w)
+        let result = self
+            .frame(w, opcode, true, payload)
+            .and_then(|()| self.end_of_message(w));
+        self.settle(result, mark)
     }
 
     /// Sends the complete frames in the buffer and flushes the stream.
     pub(crate) fn flush<W: Write>(&mut self, w: &mut W) -> Result<()> {
         self.check()?;
+        let result = self.flush_inner(w);
+        // Unsent frames stay buffered: a timeout before any byte went out can be retried.
+        self.settle(result, None)
+    }
+
+    fn flush_inner<W: Write>(&mut self, w: &mut W) -> Result<()> {
         self.send_buffered(w)?;
         w.flush().map_err(|e| self.io_failed(e))
     }
@@ -178,8 +231,19 @@ impl Writer {
     }
 
     /// Adds payload to the streamed message, emitting frames as the buffer fills.
-    pub(crate) fn stream_write<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
+    pub(crate) fn stream_write<W: Write>(&mut self, w: &mut W, data: &[u8]) -> Result<()> {
         self.check()?;
+        let result = self.stream_write_inner(w, data);
+        self.stream_settle(result)
+    }
+
+    /// A timeout while streaming is always fatal: part of the message is out or buffered.
+    fn stream_settle(&mut self, result: Result<()>) -> Result<()> {
+        self.progress = 1;
+        self.settle(result, None)
+    }
+
+    fn stream_write_inner<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
         let OutMessage::Streaming {
             utf8, compressed, ..
         } = &mut self.message
@@ -233,12 +297,18 @@ impl Writer {
         {
             self.emit(false);
         }
-        self.flush(w)
+        let result = self.flush_inner(w);
+        self.stream_settle(result)
     }
 
     /// Ends the streamed message with a final frame.
     pub(crate) fn stream_finish<W: Write>(&mut self, w: &mut W) -> Result<()> {
         self.check()?;
+        let result = self.stream_finish_inner(w);
+        self.stream_settle(result)
+    }
+
+    fn stream_finish_inner<W: Write>(&mut self, w: &mut W) -> Result<()> {
         let OutMessage::Streaming {
             utf8, compressed, ..
         } = self.message
@@ -515,9 +585,25 @@ impl Writer {
                     IoSlice::new(header),
                     IoSlice::new(payload),
                 ];
-                let result = write_all_vectored(w, &mut parts);
-                self.buf.clear();
-                result.map_err(|e| self.io_failed(e))
+                let mut written = 0;
+                let result = write_all_vectored(w, &mut parts, &mut written);
+                self.progress += written;
+                match result {
+                    Ok(()) => {
+                        self.buf.clear();
+                        Ok(())
+                    }
+                    // Nothing went out: the buffered frames are still whole.
+                    Err(e) if written == 0 && crate::stream::is_timeout(&e) => Err(Error::Io(e)),
+                    Err(e) if crate::stream::is_timeout(&e) => {
+                        self.buf.clear();
+                        Err(Error::Io(e))
+                    }
+                    Err(e) => {
+                        self.buf.clear();
+                        Err(self.io_failed(e))
+                    }
+                }
             }
             Some(key) => {
                 // Client: mask through the buffer, in chunks larger than it when it pays.
@@ -546,7 +632,7 @@ impl Writer {
     /// more than a buffer's worth.
     fn end_of_message<W: Write>(&mut self, w: &mut W) -> Result<()> {
         if self.policy == FlushPolicy::Immediate || self.buf.len() >= self.size {
-            self.flush(w)?;
+            self.flush_inner(w)?;
         }
         Ok(())
     }
@@ -568,6 +654,7 @@ impl Writer {
             }
         };
         self.buf.drain(..written);
+        self.progress += written;
         if let Some(s) = self.slot() {
             self.set_slot(Some(s - written));
         }
@@ -605,12 +692,19 @@ impl Writer {
 }
 
 /// `write_all` for several slices.
-fn write_all_vectored<W: Write>(w: &mut W, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+fn write_all_vectored<W: Write>(
+    w: &mut W,
+    mut parts: &mut [IoSlice<'_>],
+    written: &mut usize,
+) -> io::Result<()> {
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
         match w.write_vectored(parts) {
             Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(n) => IoSlice::advance_slices(&mut parts, n),
+            Ok(n) => {
+                *written += n;
+                IoSlice::advance_slices(&mut parts, n);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
