@@ -229,7 +229,9 @@ impl<S: Read + Write> Conn<S> {
         Ok(MessageWriter::new(&mut self.wire.out))
     }
 
-    /// Reads the next whole data message.
+    /// Reads the next whole data message. If a read deadline passes between the message's
+    /// frames, the call returns [`Error::Timeout`] and keeps what it read: call it again to
+    /// get the whole message.
     ///
     /// # Errors
     ///
@@ -249,10 +251,8 @@ impl<S: Read + Write> Conn<S> {
     ///
     /// As [`next_reader`](Self::next_reader).
     pub fn read_message_into(&mut self, buf: &mut Vec<u8>) -> Result<MessageKind> {
-        buf.clear();
-        let kind = self.reader.next_message(&mut self.wire)?;
-        self.reader.read_to_end(&mut self.wire, buf, usize::MAX)?;
-        Ok(kind)
+        self.reader
+            .read_whole(&mut self.wire, buf, usize::MAX, None)
     }
 
     /// Reads the next message, which must be text of at most `max_len` bytes (Voss's
@@ -263,13 +263,9 @@ impl<S: Read + Write> Conn<S> {
     /// [`Error::MessageTooLong`] or [`Error::UnexpectedKind`]: the message was read and
     /// discarded, the connection is usable. Otherwise as [`next_reader`](Self::next_reader).
     pub fn read_text(&mut self, max_len: usize) -> Result<String> {
-        let kind = self.reader.next_message(&mut self.wire)?;
-        if kind != MessageKind::Text {
-            self.reader.discard(&mut self.wire)?;
-            return Err(Error::UnexpectedKind(kind));
-        }
         let mut buf = Vec::new();
-        self.reader.read_to_end(&mut self.wire, &mut buf, max_len)?;
+        self.reader
+            .read_whole(&mut self.wire, &mut buf, max_len, Some(MessageKind::Text))?;
         into_text(buf)
     }
 
@@ -282,25 +278,7 @@ impl<S: Read + Write> Conn<S> {
     /// was read and discarded, the connection is usable. Otherwise as
     /// [`next_reader`](Self::next_reader).
     pub fn read_binary(&mut self, buf: &mut [u8]) -> Result<usize> {
-        let kind = self.reader.next_message(&mut self.wire)?;
-        if kind != MessageKind::Binary {
-            self.reader.discard(&mut self.wire)?;
-            return Err(Error::UnexpectedKind(kind));
-        }
-        let mut filled = 0;
-        loop {
-            if filled == buf.len() {
-                if self.reader.in_message() && self.reader.read(&mut self.wire, &mut [0; 1])? > 0 {
-                    self.reader.discard(&mut self.wire)?;
-                    return Err(Error::MessageTooLong { limit: buf.len() });
-                }
-                return Ok(filled);
-            }
-            match self.reader.read(&mut self.wire, &mut buf[filled..])? {
-                0 => return Ok(filled),
-                n => filled += n,
-            }
-        }
+        self.reader.read_whole_into(&mut self.wire, buf)
     }
 
     /// Writes a whole message as one frame.

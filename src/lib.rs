@@ -126,7 +126,39 @@
 //! # Concurrency
 //!
 //! A `Conn` is `Send` when its stream is: move it to the thread that serves it. All its
-//! methods take `&mut self`, so one thread uses it at a time, enforced by the compiler.
+//! methods take `&mut self`, so one thread uses it at a time, checked by the compiler.
+//!
+//! For full duplex, [`Conn::split`] divides a connection over a stream that can be split
+//! ([`Split`]: `TcpStream`, `UnixStream`, or your own type) into a [`ReadHalf`] and a
+//! [`WriteHalf`], each `Send`, to be used from two threads at once. The rules:
+//!
+//! - One reader, one writer, enforced by ownership: each half's methods take `&mut self`
+//!   (gorilla's rule, which Go checks only at run time).
+//! - Control frames are answered by the reader without waiting for the writer. A pong goes
+//!   into a one-slot mailbox (a newer ping's pong replaces an unsent older one, so a ping
+//!   flood costs no memory) and is sent by whichever side next holds the write side, which is
+//!   locked only while frames are written, never during a read. Replies go between frames,
+//!   never inside one: a message being streamed is cut into a fragment first.
+//! - [`Handle`]s, from [`ReadHalf::handle`] or [`WriteHalf::handle`], are cloneable and
+//!   `Send + Sync`: any thread can send pings, pongs and a close through them.
+//! - Closing never outlasts [`Config::close_timeout`]: [`WriteHalf::close`] and
+//!   [`Handle::close`] send a close frame and wait for the reader half to see the peer's
+//!   answer; at the timeout they shut the stream down, which also wakes a reader blocked on
+//!   a silent peer. [`ReadHalf::close`] does the whole handshake from the reading side.
+//! - The halves join again with [`ReadHalf::reunite`].
+//!
+//! # Deadlines and keepalive
+//!
+//! [`Conn::set_read_deadline`] and [`Conn::set_write_deadline`] (and the halves' versions)
+//! bound blocking calls, as gorilla's `SetReadDeadline`/`SetWriteDeadline` do, for streams
+//! that can time out. A deadline passing at a frame boundary is [`Error::Timeout`]: nothing
+//! is lost (a whole-message read called again continues the message it had started); in the
+//! middle of a frame it is [`Error::Poisoned`], for good. The [`Keepalive`] (on by default:
+//! a ping after 54 seconds of silence, dead after 60) detects a vanished peer while the
+//! application is blocked reading, without a thread of its own, and ends the connection with
+//! close 1001 and [`Error::KeepaliveTimeout`]. A peer that never reads blocks the writer
+//! (TCP backpressure), or fails it at the write deadline; nothing inside wsio queues without
+//! a bound.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]

@@ -164,6 +164,9 @@ pub(crate) struct Reader {
     /// For a compressed frame: how many bytes at the front of the buffer are already
     /// unmasked (inflating may leave input behind for the next call).
     unmasked: usize,
+    /// A whole-message read that timed out between frames: the message's kind and what was
+    /// read of it, for the next whole-message read to continue.
+    pending: Option<(MessageKind, Vec<u8>)>,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
 }
@@ -184,7 +187,91 @@ impl Reader {
             message: None,
             inflater: deflate.map(|params| params.inflater(role)),
             unmasked: 0,
+            pending: None,
             failed: None,
+        }
+    }
+
+    /// Reads a whole message onto `out` (cleared first), continuing one a timed-out call left
+    /// behind. With `expect`, a message of the other kind is skipped and reported; over
+    /// `limit` bytes it is skipped and reported too. A timeout between frames keeps what was
+    /// read, so that the same call, repeated, returns the whole message.
+    pub(crate) fn read_whole<W: Wire + ?Sized>(
+        &mut self,
+        wire: &mut W,
+        out: &mut Vec<u8>,
+        limit: usize,
+        expect: Option<MessageKind>,
+    ) -> Result<MessageKind> {
+        out.clear();
+        let kind = match self.pending.take() {
+            Some((kind, data)) => {
+                out.extend_from_slice(&data);
+                kind
+            }
+            None => self.next_message(wire)?,
+        };
+        if expect.is_some_and(|k| k != kind) {
+            self.discard(wire)?;
+            return Err(Error::UnexpectedKind(kind));
+        }
+        match self.read_to_end(wire, out, limit) {
+            Ok(()) => Ok(kind),
+            Err(Error::Timeout) if self.message.is_some() => {
+                self.pending = Some((kind, out.clone()));
+                Err(Error::Timeout)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads a whole binary message into `dst`, as [`read_whole`](Self::read_whole) does.
+    pub(crate) fn read_whole_into<W: Wire + ?Sized>(
+        &mut self,
+        wire: &mut W,
+        dst: &mut [u8],
+    ) -> Result<usize> {
+        let (kind, mut filled) = match self.pending.take() {
+            Some((kind, data)) if data.len() <= dst.len() => {
+                dst[..data.len()].copy_from_slice(&data);
+                (kind, data.len())
+            }
+            Some((_, data)) => {
+                // Repeated with a smaller buffer than the part already read.
+                self.discard(wire)?;
+                return Err(Error::MessageTooLong {
+                    limit: dst.len().min(data.len()),
+                });
+            }
+            None => (self.next_message(wire)?, 0),
+        };
+        if kind != MessageKind::Binary {
+            self.discard(wire)?;
+            return Err(Error::UnexpectedKind(kind));
+        }
+        loop {
+            let step = if filled == dst.len() {
+                if !self.in_message() {
+                    return Ok(filled);
+                }
+                // Full: is there more? One byte decides.
+                self.read(wire, &mut [0; 1]).map(|n| (n, true))
+            } else {
+                self.read(wire, &mut dst[filled..]).map(|n| (n, false))
+            };
+            match step {
+                Ok((0, _)) => return Ok(filled),
+                Ok((_, true)) => {
+                    self.discard(wire)?;
+                    return Err(Error::MessageTooLong { limit: dst.len() });
+                }
+                Ok((n, false)) => filled += n,
+                Err(Error::Timeout) if self.message.is_some() => {
+                    self.pending = Some((kind, dst[..filled].to_vec()));
+                    return Err(Error::Timeout);
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -219,6 +306,8 @@ impl Reader {
     /// next data message, handling control frames on the way.
     pub(crate) fn next_message<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<MessageKind> {
         self.check()?;
+        // A timed-out whole-message read left this behind; the message is being skipped.
+        self.pending = None;
         while self.message.is_some() {
             self.discard(wire)?;
         }

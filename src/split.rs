@@ -108,6 +108,8 @@ impl<W: Write> Shared<W> {
     /// Runs `f` on the output, then serves the mailbox; see the module docs.
     fn with<R>(&self, f: impl FnOnce(&mut Output<W>) -> R) -> R {
         let mut out = self.lock();
+        // Replies asked for earlier go first (a pong before our close frame, say).
+        self.serve(&mut out);
         let result = f(&mut out);
         self.serve(&mut out);
         if out.close.status().is_some() {
@@ -398,10 +400,8 @@ impl<S: Split> ReadHalf<S> {
     ///
     /// As [`Conn::read_message`].
     pub fn read_message_into(&mut self, buf: &mut Vec<u8>) -> Result<MessageKind> {
-        buf.clear();
-        let kind = self.reader.next_message(&mut self.wire)?;
-        self.reader.read_to_end(&mut self.wire, buf, usize::MAX)?;
-        Ok(kind)
+        self.reader
+            .read_whole(&mut self.wire, buf, usize::MAX, None)
     }
 
     /// As [`Conn::set_read_deadline`].

@@ -1,0 +1,108 @@
+//! The keepalive finds a dead peer while the application is blocked reading, without a
+//! thread of its own: a ping after the interval, close 1001 and `KeepaliveTimeout` after
+//! the timeout. A peer that answers pings stays connected.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use wsio::{CloseCode, Config, Dialer, Error, Keepalive, Message, Upgrader};
+
+fn keepalive_config() -> Config {
+    Config::builder()
+        .keepalive(Some(Keepalive::new(
+            Duration::from_millis(150),
+            Duration::from_millis(400),
+        )))
+        .close_timeout(Some(Duration::from_millis(300)))
+        .build()
+}
+
+/// A peer that completes the handshake and then never sends anything (it keeps reading, as
+/// a hung process whose kernel still acknowledges data would).
+fn dead_peer(addr: std::net::SocketAddr) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(
+            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    })
+}
+
+#[test]
+fn a_silent_peer_is_detected_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = dead_peer(listener.local_addr().unwrap());
+    let (stream, _) = listener.accept().unwrap();
+    let mut conn = Upgrader::new()
+        .config(keepalive_config())
+        .upgrade(stream)
+        .unwrap();
+    let started = Instant::now();
+    let err = conn.read_message().unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, Error::KeepaliveTimeout), "{err}");
+    assert!(took >= Duration::from_millis(350), "{took:?}");
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    let status = conn.close_status().unwrap();
+    assert_eq!(status.code, CloseCode::ABNORMAL);
+    // Sticky.
+    assert!(matches!(conn.read_message(), Err(Error::KeepaliveTimeout)));
+
+    let bytes = peer.join().unwrap();
+    let frames = &bytes[bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..];
+    assert_eq!(&frames[..2], &[0x89, 0], "an empty ping first");
+    assert_eq!(&frames[2..6], &[0x88, 19, 0x03, 0xe9], "then close 1001");
+}
+
+#[test]
+fn a_peer_that_answers_pings_stays_connected() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = thread::spawn(move || {
+        // A wsio client answers pings by default; it sends one message after a second.
+        let (conn, _) = Dialer::new()
+            .config(Config::builder().keepalive(None).build())
+            .dial(&format!("ws://{addr}/"))
+            .unwrap();
+        let (mut rx, mut tx) = conn.split().unwrap();
+        // Its reader thread answers the server's pings.
+        let reader = thread::spawn(move || while rx.read_message().is_ok() {});
+        thread::sleep(Duration::from_millis(1000));
+        tx.write_text("still here").unwrap();
+        tx.close(CloseCode::NORMAL, "").unwrap();
+        reader.join().unwrap();
+    });
+    let (stream, _) = listener.accept().unwrap();
+    let mut conn = Upgrader::new()
+        .config(keepalive_config())
+        .upgrade(stream)
+        .unwrap();
+    assert_eq!(
+        conn.read_message().unwrap(),
+        Message::Text("still here".into())
+    );
+    assert!(matches!(conn.read_message(), Err(Error::Closed(_))));
+    peer.join().unwrap();
+}
+
+#[test]
+fn keepalive_works_on_a_reader_half() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _peer = dead_peer(listener.local_addr().unwrap());
+    let (stream, _) = listener.accept().unwrap();
+    let conn = Upgrader::new()
+        .config(keepalive_config())
+        .upgrade(stream)
+        .unwrap();
+    let (mut rx, _tx) = conn.split().unwrap();
+    let started = Instant::now();
+    assert!(matches!(rx.read_message(), Err(Error::KeepaliveTimeout)));
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
