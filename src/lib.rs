@@ -197,6 +197,13 @@ pub use split::{Handle, ReadHalf, ReuniteError, Split, WriteHalf};
 pub use stream::Stream;
 pub use timer::Keepalive;
 
+/// Internals exposed for wsio's own benchmarks and fuzz targets. Not part of the API: no
+/// semver promise, may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::utf8::{InvalidUtf8, Utf8Validator};
+}
+
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

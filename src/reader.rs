@@ -48,12 +48,23 @@ pub(crate) trait Wire {
 }
 
 /// Buffered bytes from the stream: `data[pos..end]` is unread.
+///
+/// The buffer adapts: it starts at the configured size, doubles (up to [`MAX_READ_BUFFER`])
+/// while reads fill it, which happens only when the peer sends faster than we process, and
+/// drops back to the configured size after a read that brings in little, so a quiet
+/// connection blocks on a small buffer again.
 struct ReadBuf {
     data: Vec<u8>,
     pos: usize,
     end: usize,
+    /// The configured size.
+    base: usize,
+    /// The size to use the next time the buffer is empty.
     size: usize,
 }
+
+/// The most the read buffer grows to under load.
+const MAX_READ_BUFFER: usize = 64 << 10;
 
 impl ReadBuf {
     fn new(size: usize, leftover: &[u8]) -> ReadBuf {
@@ -61,6 +72,7 @@ impl ReadBuf {
             data: Vec::new(),
             pos: 0,
             end: 0,
+            base: size,
             size,
         };
         if !leftover.is_empty() {
@@ -99,7 +111,7 @@ impl ReadBuf {
     /// One read from the wire into the free space. Only called when fewer bytes are buffered
     /// than a header plus control payload, so compacting first copies little.
     fn fill(&mut self, wire: &mut (impl Wire + ?Sized)) -> io::Result<usize> {
-        if self.data.is_empty() {
+        if self.end == 0 && self.data.len() != self.size {
             self.data = vec![0; self.size];
         }
         if self.pos > 0 {
@@ -109,9 +121,15 @@ impl ReadBuf {
         }
         debug_assert!(self.end < self.data.len());
         loop {
+            let space = self.data.len() - self.end;
             match wire.read(&mut self.data[self.end..]) {
                 Ok(n) => {
                     self.end += n;
+                    if n == space {
+                        self.size = (self.size * 2).min(MAX_READ_BUFFER.max(self.base));
+                    } else if n < self.data.len() / 8 {
+                        self.size = self.base;
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -376,9 +394,13 @@ impl Reader {
                         Err(e) => Err(e),
                     };
                 }
+                // Grow with the payload as it arrives: by what the buffer already has
+                // room for, else doubling, never by more than the frame still declares
+                // (nor, for a frame, by more than 64 KiB before its bytes are here).
+                let spare = out.capacity() - filled;
                 let step = match self.frame_remaining() {
-                    0 => 1024,
-                    remaining => remaining.min(so_far.max(4096) as u64) as usize,
+                    0 => spare.max(1024),
+                    remaining => remaining.min(so_far.max(spare).max(64 << 10) as u64) as usize,
                 };
                 // Exact steps: amortized doubling would reserve up to twice the message.
                 let step = step.min(limit - so_far);
@@ -671,7 +693,7 @@ impl Reader {
         let dst = &mut dst[..want];
         let n = if self.buf.len() > 0 {
             self.buf.take_into(dst)
-        } else if want >= self.buf.size {
+        } else if want >= self.buf.base {
             // A large read: straight from the stream into the caller's buffer.
             loop {
                 match wire.read(dst) {

@@ -8,11 +8,11 @@
 
 /// A piece of text was not UTF-8, or a message ended inside a character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct InvalidUtf8;
+pub struct InvalidUtf8;
 
 /// Validates UTF-8 across piece boundaries.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Utf8Validator {
+pub struct Utf8Validator {
     /// The bytes of an incomplete character at the end of the last piece.
     partial: [u8; 4],
     partial_len: u8,
@@ -20,7 +20,7 @@ pub(crate) struct Utf8Validator {
 
 impl Utf8Validator {
     /// Checks the next piece.
-    pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
         if self.partial_len > 0 {
             let have = usize::from(self.partial_len);
             let need = sequence_len(self.partial[0]) - have;
@@ -51,7 +51,7 @@ impl Utf8Validator {
     }
 
     /// Checks that the message did not end inside a character.
-    pub(crate) fn finish(&self) -> Result<(), InvalidUtf8> {
+    pub fn finish(&self) -> Result<(), InvalidUtf8> {
         if self.partial_len == 0 {
             Ok(())
         } else {

@@ -21,6 +21,9 @@ use crate::utf8::Utf8Validator;
 /// The largest chunk a client masks at a time when writing a large payload.
 const MAX_MASK_CHUNK: usize = 64 << 10;
 
+/// The most the write buffer grows to while batches fill it.
+const MAX_WRITE_BUFFER: usize = 64 << 10;
+
 /// The message being streamed by a [`MessageWriter`](crate::MessageWriter).
 #[derive(Clone, Copy, Debug)]
 enum OutMessage {
@@ -42,7 +45,11 @@ enum OutMessage {
 pub(crate) struct Writer {
     /// Bytes ready to send, then possibly a reserved slot and a partial frame payload.
     buf: Vec<u8>,
+    /// The buffer's working size: the configured size, doubled (up to
+    /// [`MAX_WRITE_BUFFER`]) while batches fill it, back to `base` when they are small.
     size: usize,
+    /// The configured size.
+    base: usize,
     role: Role,
     policy: FlushPolicy,
     message: OutMessage,
@@ -65,6 +72,7 @@ impl Writer {
         Writer {
             buf: Vec::new(),
             size: config.write_buffer_size(),
+            base: config.write_buffer_size(),
             role,
             policy: config.flush_policy(),
             message: OutMessage::Idle,
@@ -207,8 +215,21 @@ impl Writer {
     }
 
     fn flush_inner<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        if self.complete_end() < self.size / 8 {
+            // A small batch: the buffer need not stay large.
+            self.size = self.base;
+        }
         self.send_buffered(w)?;
         w.flush().map_err(|e| self.io_failed(e))
+    }
+
+    /// The buffer is full in the middle of a batch: send it, and let the next batch be
+    /// bigger, so that a busy connection makes fewer, larger writes.
+    fn send_full<W: Write>(&mut self, w: &mut W) -> Result<()> {
+        if self.policy == FlushPolicy::Batched {
+            self.size = (self.size * 2).min(MAX_WRITE_BUFFER.max(self.base));
+        }
+        self.send_buffered(w)
     }
 
     /// Starts streaming a message.
@@ -566,7 +587,7 @@ impl Writer {
         let total = n + payload.len();
         if self.buf.len() + total > self.size && !self.buf.is_empty() && total <= self.size {
             // It fits once the buffer is empty.
-            self.send_buffered(w)?;
+            self.send_full(w)?;
         }
         if self.buf.len() + total <= self.size {
             self.buf.extend_from_slice(header);
@@ -631,8 +652,10 @@ impl Writer {
     /// After a whole message or control frame: send it now unless batching, and never keep
     /// more than a buffer's worth.
     fn end_of_message<W: Write>(&mut self, w: &mut W) -> Result<()> {
-        if self.policy == FlushPolicy::Immediate || self.buf.len() >= self.size {
+        if self.policy == FlushPolicy::Immediate {
             self.flush_inner(w)?;
+        } else if self.buf.len() >= self.size {
+            self.send_full(w)?;
         }
         Ok(())
     }

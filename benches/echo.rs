@@ -1,0 +1,520 @@
+//! End-to-end: echo servers written as a user would (a thread per connection) for wsio and
+//! for tungstenite, run side by side on loopback in one run, driven by the same cheap client,
+//! on the same workloads. Prints each workload's median over several alternating rounds and
+//! the ratio wsio / tungstenite (above 1 means wsio is better), and server heap measured with a
+//! counting allocator that attributes allocations to server threads.
+//!
+//! `cargo bench --bench echo` (add `-- --quick` for one round per workload)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use wsio::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+
+// ---------------------------------------------------------------------------------------
+// Heap accounting for server threads.
+
+struct Counting;
+
+static SERVER_LIVE: AtomicIsize = AtomicIsize::new(0);
+static SERVER_PEAK: AtomicIsize = AtomicIsize::new(0);
+
+thread_local! {
+    static IS_SERVER: Cell<bool> = const { Cell::new(false) };
+}
+
+fn on_server() -> bool {
+    IS_SERVER.try_with(Cell::get).unwrap_or(false)
+}
+
+fn count(delta: isize) {
+    if on_server() {
+        let live = SERVER_LIVE.fetch_add(delta, Ordering::Relaxed) + delta;
+        SERVER_PEAK.fetch_max(live, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: forwards every call to `System` unchanged; the bookkeeping only touches atomics
+// and a const-initialized thread-local without a destructor.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+// ---------------------------------------------------------------------------------------
+// The servers, as their users would write them.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Server {
+    /// wsio, whole messages into a reused buffer, batched writes.
+    Wsio,
+    /// wsio, streamed through split halves as the echo example does.
+    WsioSplit,
+    /// tungstenite: read, send.
+    Tungstenite,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::Wsio => "wsio",
+            Server::WsioSplit => "wsio split",
+            Server::Tungstenite => "tungstenite",
+        }
+    }
+}
+
+fn serve_wsio(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let config = wsio::Config::builder()
+        .flush_policy(wsio::FlushPolicy::Batched)
+        .build();
+    let Ok(mut conn) = wsio::Upgrader::new().config(config).upgrade(stream) else {
+        return;
+    };
+    let mut buf = Vec::new();
+    while let Ok(kind) = conn.read_message_into(&mut buf) {
+        if conn.write_message(kind, &buf).is_err() {
+            return;
+        }
+    }
+}
+
+fn serve_wsio_split(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let config = wsio::Config::builder()
+        .flush_policy(wsio::FlushPolicy::Batched)
+        .build();
+    let Ok(conn) = wsio::Upgrader::new().config(config).upgrade(stream) else {
+        return;
+    };
+    let Ok((mut rx, mut tx)) = conn.split() else {
+        return;
+    };
+    let mut buf = vec![0u8; 64 << 10];
+    while let Ok((kind, mut reader)) = rx.next_reader() {
+        let Ok(mut writer) = tx.next_writer(kind) else {
+            return;
+        };
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if writer.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+        if writer.finish().is_err() {
+            return;
+        }
+    }
+}
+
+fn serve_tungstenite(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
+    };
+    while let Ok(message) = ws.read() {
+        if (message.is_text() || message.is_binary()) && ws.send(message).is_err() {
+            return;
+        }
+    }
+}
+
+fn start(server: Server) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            thread::spawn(move || {
+                IS_SERVER.with(|s| s.set(true));
+                match server {
+                    Server::Wsio => serve_wsio(stream),
+                    Server::WsioSplit => serve_wsio_split(stream),
+                    Server::Tungstenite => serve_tungstenite(stream),
+                }
+            });
+        }
+    });
+    addr
+}
+
+// ---------------------------------------------------------------------------------------
+// The client: one for all servers, cheap: frames are built once, sends and receives are
+// batched, and responses are only parsed enough to count them and check their size.
+
+struct Client {
+    stream: TcpStream,
+    /// Large frames are written by a helper thread, so that the client reads the echo while
+    /// it writes (a streaming server answers before the message is all in).
+    sender: Option<thread::JoinHandle<()>>,
+    frame: Vec<u8>,
+    payload_len: usize,
+    buf: Vec<u8>,
+    have: usize,
+    /// Payload bytes of the fragmented echo being received.
+    partial: usize,
+}
+
+impl Client {
+    fn connect(addr: SocketAddr, payload_len: usize, text: bool) -> Client {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+            .write_all(
+                format!(
+                    "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101"));
+        let payload: Vec<u8> = (0..payload_len).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut header = FrameHeader::new(
+            if text { OpCode::Text } else { OpCode::Binary },
+            true,
+            payload_len as u64,
+        );
+        header.masking_key = Some([0x12, 0x34, 0x56, 0x78]);
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut bytes);
+        let mut frame = bytes[..n].to_vec();
+        let start = frame.len();
+        frame.extend_from_slice(&payload);
+        wsio::mask::apply_mask(&mut frame[start..], [0x12, 0x34, 0x56, 0x78], 0);
+        Client {
+            stream,
+            sender: None,
+            frame,
+            payload_len,
+            buf: vec![0u8; (payload_len + 16).max(256 << 10)],
+            have: 0,
+            partial: 0,
+        }
+    }
+
+    fn send(&mut self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        if let Some(sender) = self.sender.take() {
+            sender.join().unwrap();
+        }
+        if self.frame.len() > 1 << 20 {
+            let mut stream = self.stream.try_clone().unwrap();
+            let frame = self.frame.clone();
+            self.sender = Some(thread::spawn(move || {
+                for _ in 0..count {
+                    stream.write_all(&frame).unwrap();
+                }
+            }));
+        } else if count == 1 {
+            self.stream.write_all(&self.frame).unwrap();
+        } else {
+            let batch = self.frame.repeat(count);
+            self.stream.write_all(&batch).unwrap();
+        }
+    }
+
+    /// Reads until at least one whole echo is in (an echo may come in several frames);
+    /// returns how many arrived.
+    fn receive(&mut self) -> usize {
+        loop {
+            let mut done = 0;
+            let mut at = 0;
+            while let Ok(Some((header, n))) = FrameHeader::parse(&self.buf[at..self.have]) {
+                let len = header.payload_len as usize;
+                if self.have - at < n + len {
+                    break;
+                }
+                assert!(header.masking_key.is_none());
+                self.partial += len;
+                if header.fin {
+                    assert_eq!(self.partial, self.payload_len, "echo length");
+                    self.partial = 0;
+                    done += 1;
+                }
+                at += n + len;
+            }
+            self.buf.copy_within(at..self.have, 0);
+            self.have -= at;
+            if done > 0 {
+                return done;
+            }
+            let n = self.stream.read(&mut self.buf[self.have..]).unwrap();
+            assert!(n > 0, "server closed");
+            self.have += n;
+        }
+    }
+
+    /// Sends `total` messages keeping `in_flight` outstanding.
+    fn pipeline(&mut self, total: usize, in_flight: usize) {
+        let first = in_flight.min(total);
+        self.send(first);
+        let (mut sent, mut received) = (first, 0);
+        while received < total {
+            let got = self.receive();
+            received += got;
+            let more = got.min(total - sent);
+            self.send(more);
+            sent += more;
+        }
+    }
+
+    /// Round trips, one at a time; returns each one's time.
+    fn ping_pong(&mut self, total: usize) -> Vec<Duration> {
+        let mut times = Vec::with_capacity(total);
+        for _ in 0..total {
+            let t = Instant::now();
+            self.send(1);
+            assert_eq!(self.receive(), 1);
+            times.push(t.elapsed());
+        }
+        times
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Workloads.
+
+struct Workload {
+    name: &'static str,
+    conns: usize,
+    in_flight: usize,
+    size: usize,
+    text: bool,
+    per_conn: usize,
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "4 conns x 64 in flight x 16 B",
+        conns: 4,
+        in_flight: 64,
+        size: 16,
+        text: false,
+        per_conn: 100_000,
+    },
+    Workload {
+        name: "4 conns x 16 in flight x 1 KiB binary",
+        conns: 4,
+        in_flight: 16,
+        size: 1024,
+        text: false,
+        per_conn: 25_000,
+    },
+    Workload {
+        name: "4 conns x 16 in flight x 1 KiB text",
+        conns: 4,
+        in_flight: 16,
+        size: 1024,
+        text: true,
+        per_conn: 25_000,
+    },
+    Workload {
+        name: "2 conns x 4 in flight x 64 KiB",
+        conns: 2,
+        in_flight: 4,
+        size: 64 << 10,
+        text: false,
+        per_conn: 1_500,
+    },
+    Workload {
+        name: "1 conn x 1 in flight x 16 MiB",
+        conns: 1,
+        in_flight: 1,
+        size: 16 << 20,
+        text: false,
+        per_conn: 6,
+    },
+    Workload {
+        name: "200 conns x 4 in flight x 128 B",
+        conns: 200,
+        in_flight: 4,
+        size: 128,
+        text: false,
+        per_conn: 1_000,
+    },
+];
+
+/// Messages per second over `w` against `addr`, and the server's peak heap growth.
+fn throughput(addr: SocketAddr, w: &Workload) -> (f64, isize) {
+    // Let the previous workload's server threads finish, then count from before these
+    // connections exist: the peak includes everything they allocate.
+    thread::sleep(Duration::from_millis(100));
+    let base = SERVER_LIVE.load(Ordering::Relaxed);
+    SERVER_PEAK.store(base, Ordering::Relaxed);
+    let barrier = Arc::new(Barrier::new(w.conns + 1));
+    let clients: Vec<_> = (0..w.conns)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            let (size, text, in_flight, total) = (w.size, w.text, w.in_flight, w.per_conn);
+            thread::spawn(move || {
+                let mut client = Client::connect(addr, size, text);
+                client.pipeline(in_flight, in_flight); // warm up
+                barrier.wait();
+                client.pipeline(total, in_flight);
+                barrier.wait();
+                client
+            })
+        })
+        .collect();
+    barrier.wait();
+    let started = Instant::now();
+    barrier.wait();
+    let elapsed = started.elapsed();
+    let peak = SERVER_PEAK.load(Ordering::Relaxed) - base;
+    for c in clients {
+        drop(c.join().unwrap());
+    }
+    ((w.conns * w.per_conn) as f64 / elapsed.as_secs_f64(), peak)
+}
+
+/// Server heap per idle connection: `n` connections, one message each, then idle.
+fn heap_per_connection(addr: SocketAddr, n: usize) -> f64 {
+    thread::sleep(Duration::from_millis(200));
+    let before = SERVER_LIVE.load(Ordering::Relaxed);
+    let mut clients: Vec<Client> = (0..n).map(|_| Client::connect(addr, 128, false)).collect();
+    for c in &mut clients {
+        c.pipeline(1, 1);
+    }
+    thread::sleep(Duration::from_millis(200));
+    let after = SERVER_LIVE.load(Ordering::Relaxed);
+    drop(clients);
+    (after - before) as f64 / n as f64
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only TEXT`: run just the workloads whose name contains TEXT (for profiling).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let rounds = if quick { 1 } else { 5 };
+    let servers = [Server::Wsio, Server::Tungstenite, Server::WsioSplit];
+    let addrs: Vec<SocketAddr> = servers.iter().map(|&s| start(s)).collect();
+    println!("wsio vs tungstenite, loopback, thread per connection, {rounds} rounds, medians");
+    println!("(ratio above 1: wsio better)\n");
+
+    // Latency: one connection, one 16-byte message at a time.
+    let mut lat = Vec::new();
+    if only.is_none() {
+        for (i, server) in servers.iter().enumerate() {
+            let mut all = Vec::new();
+            for _ in 0..rounds {
+                let mut client = Client::connect(addrs[i], 16, false);
+                client.ping_pong(500);
+                all.extend(client.ping_pong(10_000));
+            }
+            all.sort();
+            lat.push((percentile(&all, 0.5), percentile(&all, 0.99)));
+            println!(
+                "{:<40} {:<12} p50 {:>8.1?} p99 {:>8.1?}",
+                "1 conn ping-pong 16 B (latency)",
+                server.name(),
+                lat[i].0,
+                lat[i].1
+            );
+        }
+        println!(
+            "{:<40} ratio p50 {:.2}x  p99 {:.2}x (tungstenite time / wsio time)\n",
+            "",
+            lat[1].0.as_secs_f64() / lat[0].0.as_secs_f64(),
+            lat[1].1.as_secs_f64() / lat[0].1.as_secs_f64()
+        );
+    }
+
+    for w in WORKLOADS {
+        if only.as_ref().is_some_and(|o| !w.name.contains(o.as_str())) {
+            continue;
+        }
+        let mut results = vec![Vec::new(); servers.len()];
+        let mut peaks = vec![0isize; servers.len()];
+        for _ in 0..rounds {
+            for (i, _) in servers.iter().enumerate() {
+                let (rate, peak) = throughput(addrs[i], w);
+                results[i].push(rate);
+                peaks[i] = peaks[i].max(peak);
+            }
+        }
+        let medians: Vec<f64> = results.into_iter().map(median).collect();
+        for (i, server) in servers.iter().enumerate() {
+            println!(
+                "{:<40} {:<12} {:>12.0} msg/s {:>9.1} MB/s  server peak heap {:>8.2} MiB",
+                w.name,
+                server.name(),
+                medians[i],
+                medians[i] * w.size as f64 / 1e6,
+                peaks[i] as f64 / (1 << 20) as f64
+            );
+        }
+        println!(
+            "{:<40} ratio wsio/tungstenite {:.2}x   split/unsplit {:.2}x\n",
+            "",
+            medians[0] / medians[1],
+            medians[2] / medians[0]
+        );
+    }
+
+    if only.is_some() {
+        return;
+    }
+    let per = |i: usize| heap_per_connection(addrs[i], 200);
+    let (w, t) = (per(0), per(1));
+    println!(
+        "server heap per idle connection (200 connections): wsio {w:.0} B, tungstenite {t:.0} B, ratio {:.1}x less",
+        t / w
+    );
+}
