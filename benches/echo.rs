@@ -450,7 +450,7 @@ fn main() {
 
     // Latency: one connection, one 16-byte message at a time.
     let mut lat = Vec::new();
-    if only.is_none() {
+    if only.as_deref().is_none_or(|o| o == "latency") {
         for (i, server) in servers.iter().enumerate() {
             let mut all = Vec::new();
             for _ in 0..rounds {
@@ -482,8 +482,10 @@ fn main() {
         }
         let mut results = vec![Vec::new(); servers.len()];
         let mut peaks = vec![0isize; servers.len()];
-        for _ in 0..rounds {
-            for (i, _) in servers.iter().enumerate() {
+        for round in 0..rounds {
+            // Each round starts with a different server, so no server always goes first.
+            for k in 0..servers.len() {
+                let i = (round + k) % servers.len();
                 let (rate, peak) = throughput(addrs[i], w);
                 results[i].push(rate);
                 peaks[i] = peaks[i].max(peak);

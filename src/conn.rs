@@ -16,6 +16,7 @@ use crate::deflate::DeflateParams;
 use crate::error::{Error, Result};
 use crate::frame::OpCode;
 use crate::message::{Message, MessageKind, MessageReader, MessageWriter};
+use crate::prepared::PreparedMessage;
 use crate::reader::{Control, Reader, Wire};
 use crate::stream::StreamOps;
 use crate::timer::{Attempt, ReadTimer};
@@ -289,6 +290,15 @@ impl<S: Read + Write> Conn<S> {
     /// [`Error::AlreadyClosed`] after a close frame was sent; I/O errors.
     pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
         self.wire.out.write_message(kind, data)
+    }
+
+    /// Writes a message prepared once for many connections (see [`PreparedMessage`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`write_message`](Self::write_message).
+    pub fn write_prepared(&mut self, message: &PreparedMessage) -> Result<()> {
+        self.wire.out.write_prepared(message)
     }
 
     /// Writes a text message.

@@ -11,6 +11,7 @@ use crate::conn::Role;
 use crate::error::{Error, InvalidInput, Result};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{MessageKind, Sink};
+use crate::prepared::PreparedMessage;
 use crate::stream::{self, StreamOps};
 use crate::writer::Writer;
 
@@ -255,6 +256,12 @@ impl<W: Write> Output<W> {
     pub(crate) fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
         let (writer, mut stream) = self.io();
         writer.write_message(&mut stream, kind, data)
+    }
+
+    /// Writes a prepared message.
+    pub(crate) fn write_prepared(&mut self, prepared: &PreparedMessage) -> Result<()> {
+        let (writer, mut stream) = self.io();
+        writer.write_prepared(&mut stream, prepared)
     }
 
     /// Sends buffered frames and flushes the stream.

@@ -515,6 +515,11 @@ impl Deflater {
         self.window_bits >= MIN_ZLIB_WINDOW_BITS
     }
 
+    /// The window this endpoint compresses with.
+    pub(crate) fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
     pub(crate) fn set_level(&mut self, level: u32) {
         self.level = level.min(9);
         if let Some(state) = &mut self.state {

@@ -173,6 +173,7 @@ pub mod frame;
 mod handshake;
 pub mod mask;
 mod message;
+mod prepared;
 mod reader;
 mod split;
 mod stream;
@@ -193,6 +194,7 @@ pub use handshake::{
     Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
 };
 pub use message::{Message, MessageKind, MessageReader, MessageWriter};
+pub use prepared::PreparedMessage;
 pub use split::{Handle, ReadHalf, ReuniteError, Split, WriteHalf};
 pub use stream::Stream;
 pub use timer::Keepalive;

@@ -221,19 +221,27 @@ impl Reader {
         limit: usize,
         expect: Option<MessageKind>,
     ) -> Result<MessageKind> {
-        out.clear();
-        let kind = match self.pending.take() {
+        let (kind, filled) = match self.pending.take() {
             Some((kind, data)) => {
+                out.clear();
                 out.extend_from_slice(&data);
-                kind
+                (kind, data.len())
             }
-            None => self.next_message(wire)?,
+            // `out`'s old contents are scratch space, overwritten and then cut off.
+            None => match self.next_message(wire) {
+                Ok(kind) => (kind, 0),
+                Err(e) => {
+                    out.clear();
+                    return Err(e);
+                }
+            },
         };
         if expect.is_some_and(|k| k != kind) {
+            out.clear();
             self.discard(wire)?;
             return Err(Error::UnexpectedKind(kind));
         }
-        match self.read_to_end(wire, out, limit) {
+        match self.read_to_end(wire, out, filled, limit) {
             Ok(()) => Ok(kind),
             Err(Error::Timeout) if self.message.is_some() => {
                 self.pending = Some((kind, out.clone()));
@@ -372,42 +380,43 @@ impl Reader {
         Ok(())
     }
 
-    /// Reads the rest of the current message onto the end of `out`, growing it as the payload
-    /// arrives (never by more than doubling, and never by a declared length alone). A
-    /// message over `limit` bytes is read to its end, dropped, and reported as
-    /// [`Error::MessageTooLong`]; `out` then holds its first `limit` bytes.
+    /// Reads the rest of the current message into `out`, after the `filled` bytes of it
+    /// already there; whatever `out` holds beyond them is overwritten (reusing a buffer this
+    /// way saves zeroing it again for every message). `out` grows as the payload arrives,
+    /// never by more than doubling, and never by a declared length alone. A message over
+    /// `limit` bytes is read to its end, dropped, and reported as [`Error::MessageTooLong`];
+    /// `out` then holds its first `limit` bytes.
     pub(crate) fn read_to_end<W: Wire + ?Sized>(
         &mut self,
         wire: &mut W,
         out: &mut Vec<u8>,
+        mut filled: usize,
         limit: usize,
     ) -> Result<()> {
-        let start = out.len();
-        let mut filled = start;
         let result = loop {
+            if filled >= limit {
+                break match self.read(wire, &mut [0u8; 1]) {
+                    Ok(0) => Ok(()),
+                    Ok(_) => self.discard(wire).and(Err(Error::MessageTooLong { limit })),
+                    Err(e) => Err(e),
+                };
+            }
             if filled == out.len() {
-                let so_far = filled - start;
-                if so_far == limit {
-                    break match self.read(wire, &mut [0u8; 1]) {
-                        Ok(0) => Ok(()),
-                        Ok(_) => self.discard(wire).and(Err(Error::MessageTooLong { limit })),
-                        Err(e) => Err(e),
-                    };
-                }
                 // Grow with the payload as it arrives: by what the buffer already has
                 // room for, else doubling, never by more than the frame still declares
                 // (nor, for a frame, by more than 64 KiB before its bytes are here).
                 let spare = out.capacity() - filled;
                 let step = match self.frame_remaining() {
                     0 => spare.max(1024),
-                    remaining => remaining.min(so_far.max(spare).max(64 << 10) as u64) as usize,
+                    remaining => remaining.min(filled.max(spare).max(64 << 10) as u64) as usize,
                 };
                 // Exact steps: amortized doubling would reserve up to twice the message.
-                let step = step.min(limit - so_far);
+                let step = step.min(limit - filled);
                 out.reserve_exact(step);
                 out.resize(filled + step, 0);
             }
-            match self.read(wire, &mut out[filled..]) {
+            let end = out.len().min(limit);
+            match self.read(wire, &mut out[filled..end]) {
                 Ok(0) => break Ok(()),
                 Ok(n) => filled += n,
                 Err(e) => break Err(e),

@@ -24,6 +24,7 @@ use crate::deflate::DeflateParams;
 use crate::error::{Error, Result};
 use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::message::{Message, MessageKind, MessageReader, MessageWriter, Sink};
+use crate::prepared::PreparedMessage;
 use crate::reader::{Control, Reader, Wire};
 use crate::stream::{Stream, StreamOps};
 use crate::timer::{Attempt, ReadTimer};
@@ -556,6 +557,15 @@ impl<S: Split> WriteHalf<S> {
     /// As [`Conn::write_message`].
     pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
         self.shared.with(|out| out.write_message(kind, data))
+    }
+
+    /// As [`Conn::write_prepared`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Conn::write_message`].
+    pub fn write_prepared(&mut self, message: &PreparedMessage) -> Result<()> {
+        self.shared.with(|out| out.write_prepared(message))
     }
 
     /// As [`Conn::write_text`].

@@ -4,9 +4,9 @@
 //!
 //! The timeout is set on the stream only when its value changes. With only the keepalive
 //! active it is a constant (the ping interval, then the rest of the pong timeout), which
-//! works because each blocking read restarts the stream's timer and every read that returns
-//! data marks the peer as heard: a read that times out has waited a whole interval since
-//! the peer was last heard. A deadline needs the exact time left, set before each read.
+//! works because each blocking read restarts the stream's timer: a read that times out has
+//! itself measured that much silence, so the hot path reads no clock at all. A deadline needs
+//! the exact time left, set before each read.
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
@@ -76,7 +76,7 @@ pub(crate) struct ReadTimer {
     deadline: Option<Instant>,
     close_deadline: Option<Instant>,
     keepalive: Option<Keepalive>,
-    last_heard: Instant,
+    /// A keepalive ping went out and nothing has been heard since.
     pinged: bool,
     /// The timeout last set on the stream by us; `None` if we never set one.
     applied: Option<Option<Duration>>,
@@ -88,7 +88,6 @@ impl ReadTimer {
             deadline: None,
             close_deadline: None,
             keepalive,
-            last_heard: Instant::now(),
             pinged: false,
             applied: None,
         }
@@ -122,13 +121,7 @@ impl ReadTimer {
             Some(deadline) => Some(deadline - now),
             None => None,
         };
-        let soft = self.keepalive.map(|k| {
-            if self.pinged {
-                k.timeout - k.ping_interval
-            } else {
-                k.ping_interval
-            }
-        });
+        let soft = self.keepalive_timeout();
         Ok(match (hard, soft) {
             (Some(h), Some(s)) => Some(h.min(s)),
             (h, s) => h.or(s),
@@ -143,10 +136,13 @@ impl ReadTimer {
         ops: Option<StreamOps<S>>,
         buf: &mut [u8],
     ) -> Attempt {
-        let now = Instant::now();
-        let ours = match self.wanted(now) {
-            Ok(timeout) => timeout,
-            Err(e) => return Attempt::Done(Err(e)),
+        let ours = if self.hard_deadline().is_some() {
+            match self.wanted(Instant::now()) {
+                Ok(timeout) => timeout,
+                Err(e) => return Attempt::Done(Err(e)),
+            }
+        } else {
+            self.keepalive_timeout()
         };
         if let Some(ops) = ops {
             // Only touch the stream's timeout to set ours, or to undo ours.
@@ -160,35 +156,51 @@ impl ReadTimer {
         match stream.read(buf) {
             Ok(n) => {
                 if n > 0 {
-                    self.last_heard = Instant::now();
                     self.pinged = false;
                 }
                 Attempt::Done(Ok(n))
             }
-            Err(e) if is_timeout(&e) && ops.is_some() && ours.is_some() => self.on_timeout(e),
+            Err(e) if is_timeout(&e) && ops.is_some() && ours.is_some() => {
+                self.on_timeout(e, ours.unwrap_or_default())
+            }
             Err(e) => Attempt::Done(Err(e)),
         }
     }
 
-    fn on_timeout(&mut self, e: io::Error) -> Attempt {
-        let now = Instant::now();
-        if self.hard_deadline().is_some_and(|d| d <= now + SLACK) {
+    /// The keepalive's timeout for the next read: the ping interval, or after a ping the
+    /// rest of the pong timeout.
+    fn keepalive_timeout(&self) -> Option<Duration> {
+        self.keepalive.map(|k| {
+            if self.pinged {
+                k.timeout - k.ping_interval
+            } else {
+                k.ping_interval
+            }
+        })
+    }
+
+    /// The stream's timer fired after `waited` of silence.
+    fn on_timeout(&mut self, e: io::Error, waited: Duration) -> Attempt {
+        if self
+            .hard_deadline()
+            .is_some_and(|d| d <= Instant::now() + SLACK)
+        {
             return Attempt::Done(Err(e));
         }
-        let Some(keepalive) = self.keepalive else {
+        if self.keepalive.is_none() {
             return Attempt::Done(Err(e));
-        };
-        let silent = now.saturating_duration_since(self.last_heard) + SLACK;
-        if self.pinged && silent >= keepalive.timeout {
+        }
+        if waited + SLACK < self.keepalive_timeout().unwrap_or_default() {
+            // A deadline's shorter timer fired, before the keepalive's time: read again.
+            return Attempt::Retry;
+        }
+        if self.pinged {
             return Attempt::Done(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 Error::KeepaliveTimeout,
             )));
         }
-        if !self.pinged && silent >= keepalive.ping_interval {
-            self.pinged = true;
-            return Attempt::Ping;
-        }
-        Attempt::Retry
+        self.pinged = true;
+        Attempt::Ping
     }
 }

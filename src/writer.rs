@@ -16,6 +16,7 @@ use crate::error::{Error, InvalidInput, Poison, Result, Sticky};
 use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 use crate::mask::{apply_mask, random_key};
 use crate::message::MessageKind;
+use crate::prepared::PreparedMessage;
 use crate::utf8::Utf8Validator;
 
 /// The largest chunk a client masks at a time when writing a large payload.
@@ -178,6 +179,40 @@ impl Writer {
             self.frame(w, kind.opcode(), true, data)
                 .and_then(|()| self.end_of_message(w))
         };
+        self.settle(result, mark)
+    }
+
+    /// Writes a prepared message: compressed (with its shared compressed payload) when
+    /// this message would be, else as `write_message` does.
+    pub(crate) fn write_prepared<W: Write>(
+        &mut self,
+        w: &mut W,
+        prepared: &PreparedMessage,
+    ) -> Result<()> {
+        self.check()?;
+        let mark = self.mark();
+        let kind = prepared.kind();
+        let data = prepared.data();
+        let window = match &self.deflater {
+            Some(deflater) if self.compressing() && data.len() >= self.threshold => {
+                Some(deflater.window_bits())
+            }
+            _ => None,
+        };
+        let result = match window {
+            Some(bits) => {
+                let result =
+                    self.frame_with(w, kind.opcode(), true, true, prepared.compressed(bits));
+                // The peer's window now holds this message, ours does not: start afresh,
+                // so that no later message refers to history the two sides disagree on.
+                if let Some(deflater) = &mut self.deflater {
+                    deflater.reset();
+                }
+                result
+            }
+            None => self.frame(w, kind.opcode(), true, data),
+        };
+        let result = result.and_then(|()| self.end_of_message(w));
         self.settle(result, mark)
     }
 
@@ -575,8 +610,20 @@ impl Writer {
         fin: bool,
         payload: &[u8],
     ) -> Result<()> {
+        self.frame_with(w, opcode, fin, false, payload)
+    }
+
+    fn frame_with<W: Write>(
+        &mut self,
+        w: &mut W,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: &[u8],
+    ) -> Result<()> {
         debug_assert!(self.slot().is_none());
         let mut header = FrameHeader::new(opcode, fin, payload.len() as u64);
+        header.rsv1 = rsv1;
         let key = (self.role == Role::Client).then(random_key);
         header.masking_key = key;
         let mut bytes = [0u8; MAX_HEADER_LEN];
