@@ -7,6 +7,25 @@
 //! [`Stream::set_read_timeout`], and return end-of-stream once the other end is dropped or
 //! shut down.
 //!
+//! Faults can be injected at chosen points, deterministically: [`PipeEnd::inject`] makes the
+//! read or write that reaches a given byte offset fail with an error (`WouldBlock`,
+//! `Interrupted`, `TimedOut`, `ConnectionReset`, ...), end the stream, or come up short. A
+//! [`PipeEnd::set_capacity`] bounds what the other end can write before it blocks, as a full
+//! socket buffer does.
+//!
+//! ```
+//! use std::io::{self, Read, Write};
+//! use wsio::testing::{pipe, Direction, Fault};
+//! let (mut a, mut b) = pipe();
+//! b.inject(Direction::Read, 3, Fault::Error(io::ErrorKind::WouldBlock));
+//! a.write_all(b"hello")?;
+//! let mut buf = [0u8; 8];
+//! assert_eq!(b.read(&mut buf)?, 3); // stops at the fault's offset
+//! assert_eq!(b.read(&mut buf).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+//! assert_eq!(b.read(&mut buf)?, 2);
+//! # Ok::<(), io::Error>(())
+//! ```
+//!
 //! ```
 //! use std::io::{Read, Write};
 //! let (mut a, mut b) = wsio::testing::pipe();
@@ -44,6 +63,8 @@ struct ChannelState {
     write_closed: bool,
     /// The reading end is gone or shut down: writes fail.
     read_closed: bool,
+    /// The most unread bytes the channel holds before writes block.
+    capacity: Option<usize>,
 }
 
 impl Channel {
@@ -51,6 +72,50 @@ impl Channel {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A fault a [`PipeEnd`] injects into one of its own reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The call fails with this kind of error and transfers nothing.
+    Error(io::ErrorKind),
+    /// A read returns end-of-stream (`Ok(0)`); a write accepts nothing (`Ok(0)`).
+    Eof,
+    /// The call transfers at most this many bytes (at least 1).
+    Short(usize),
+}
+
+/// Which calls a fault applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Reads from this end.
+    Read,
+    /// Writes to this end.
+    Write,
+}
+
+/// Faults waiting for their byte offset, in the order they were injected.
+#[derive(Clone, Debug, Default)]
+struct Faults {
+    pending: VecDeque<(u64, Fault)>,
+    /// Bytes transferred so far in this direction.
+    done: u64,
+}
+
+impl Faults {
+    /// Before a call: the fault to apply now, or how many bytes the call may transfer so as
+    /// to stop exactly at the next fault's offset.
+    fn next(&mut self) -> (Option<Fault>, usize) {
+        match self.pending.front() {
+            Some(&(at, fault)) if at <= self.done => {
+                self.pending.pop_front();
+                (Some(fault), usize::MAX)
+            }
+            Some(&(at, _)) => (None, usize::try_from(at - self.done).unwrap_or(usize::MAX)),
+            None => (None, usize::MAX),
+        }
     }
 }
 
@@ -64,6 +129,8 @@ pub struct PipeEnd {
     max_write: usize,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    read_faults: Faults,
+    write_faults: Faults,
 }
 
 /// Two connected ends.
@@ -78,6 +145,8 @@ pub fn pipe() -> (PipeEnd, PipeEnd) {
         max_write: usize::MAX,
         read_timeout: None,
         write_timeout: None,
+        read_faults: Faults::default(),
+        write_faults: Faults::default(),
     };
     (end(&b_to_a, &a_to_b), end(&a_to_b, &b_to_a))
 }
@@ -91,6 +160,33 @@ impl PipeEnd {
     /// Accepts at most `n` bytes per write (at least 1).
     pub fn set_max_write(&mut self, n: usize) {
         self.max_write = n.max(1);
+    }
+
+    /// Makes the first read (or write) of this end that starts at or after `offset` bytes
+    /// transferred in that direction apply `fault`. The call before it stops short at
+    /// `offset`, so a fault lands exactly there (inside a frame header, say). Faults apply
+    /// once each, in the order injected.
+    pub fn inject(&mut self, direction: Direction, offset: u64, fault: Fault) {
+        match direction {
+            Direction::Read => self.read_faults.pending.push_back((offset, fault)),
+            Direction::Write => self.write_faults.pending.push_back((offset, fault)),
+        }
+    }
+
+    /// Bytes read from this end so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read_faults.done
+    }
+
+    /// Bytes written to this end so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.write_faults.done
+    }
+
+    /// Lets the other end write at most `bytes` that this end has not read yet; beyond that
+    /// its writes block (until its write timeout), like a full socket buffer.
+    pub fn set_capacity(&mut self, bytes: usize) {
+        self.incoming.lock().capacity = Some(bytes.max(1));
     }
 
     /// Bytes written by the other end and not read yet.
@@ -119,10 +215,21 @@ impl PipeEnd {
     }
 }
 
+fn injected(kind: io::ErrorKind) -> io::Error {
+    io::Error::new(kind, "injected fault")
+}
+
 impl Read for PipeEnd {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        let (fault, mut allowed) = self.read_faults.next();
+        match fault {
+            Some(Fault::Error(kind)) => return Err(injected(kind)),
+            Some(Fault::Eof) => return Ok(0),
+            Some(Fault::Short(n)) => allowed = n.max(1),
+            None => {}
         }
         let limit = self.read_timeout.unwrap_or(SAFETY_LIMIT);
         let deadline = Instant::now() + limit;
@@ -145,17 +252,58 @@ impl Read for PipeEnd {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
-        let n = buf.len().min(self.max_read).min(state.bytes.len());
+        let n = buf
+            .len()
+            .min(self.max_read)
+            .min(allowed)
+            .min(state.bytes.len());
         for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..n)) {
             *slot = byte;
         }
+        drop(state);
+        // Room for a writer blocked on the capacity.
+        self.incoming.ready.notify_all();
+        self.read_faults.done += n as u64;
         Ok(n)
     }
 }
 
 impl Write for PipeEnd {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let (fault, mut allowed) = self.write_faults.next();
+        match fault {
+            Some(Fault::Error(kind)) => return Err(injected(kind)),
+            Some(Fault::Eof) => return Ok(0),
+            Some(Fault::Short(n)) => allowed = n.max(1),
+            None => {}
+        }
+        let limit = self.write_timeout.unwrap_or(SAFETY_LIMIT);
+        let deadline = Instant::now() + limit;
         let mut state = self.outgoing.lock();
+        while state
+            .capacity
+            .is_some_and(|c| state.bytes.len() >= c && !state.read_closed && !state.write_closed)
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(if self.write_timeout.is_some() {
+                    io::Error::new(io::ErrorKind::TimedOut, "pipe write timed out")
+                } else {
+                    io::Error::other(
+                        "pipe write blocked for 30 s with no timeout set (test safety limit)",
+                    )
+                });
+            }
+            state = self
+                .outgoing
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
         if state.write_closed {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
@@ -168,10 +316,12 @@ impl Write for PipeEnd {
                 "the other end is gone",
             ));
         }
-        let n = buf.len().min(self.max_write);
+        let room = state.capacity.map_or(usize::MAX, |c| c - state.bytes.len());
+        let n = buf.len().min(self.max_write).min(allowed).min(room);
         state.bytes.extend(&buf[..n]);
         drop(state);
         self.outgoing.ready.notify_all();
+        self.write_faults.done += n as u64;
         Ok(n)
     }
 
@@ -216,8 +366,10 @@ impl Split for PipeEnd {
     type Writer = PipeEnd;
 
     /// Two handles to the same end; it closes when both are gone. Limits and timeouts are
-    /// copied and then set separately per handle.
-    fn split(self) -> io::Result<(PipeEnd, PipeEnd)> {
+    /// copied and then set separately per handle; pending read faults go with the reading
+    /// handle, write faults stay with the writing one.
+    fn split(mut self) -> io::Result<(PipeEnd, PipeEnd)> {
+        let read_faults = std::mem::take(&mut self.read_faults);
         let other = PipeEnd {
             handles: Arc::clone(&self.handles),
             incoming: Arc::clone(&self.incoming),
@@ -226,6 +378,8 @@ impl Split for PipeEnd {
             max_write: self.max_write,
             read_timeout: self.read_timeout,
             write_timeout: self.write_timeout,
+            read_faults,
+            write_faults: Faults::default(),
         };
         Ok((other, self))
     }
@@ -233,6 +387,7 @@ impl Split for PipeEnd {
     fn reunite(reader: PipeEnd, mut writer: PipeEnd) -> PipeEnd {
         writer.read_timeout = reader.read_timeout;
         writer.max_read = reader.max_read;
+        writer.read_faults = reader.read_faults.clone();
         drop(reader);
         writer
     }
