@@ -497,7 +497,7 @@ pub(crate) fn accept_response(
 
 /// A failure of the deflate stream: the peer sent data that does not inflate.
 #[derive(Debug)]
-pub(crate) struct CorruptData;
+pub struct CorruptData;
 
 /// Compresses outgoing messages. The zlib state is made on first use and, without context
 /// takeover, dropped at the end of every message.
@@ -579,7 +579,8 @@ impl Deflater {
 
 /// Decompresses incoming messages. The zlib state is made on first use and, when the peer
 /// uses no context takeover, dropped at the end of every message.
-pub(crate) struct Inflater {
+#[derive(Debug)]
+pub struct Inflater {
     state: Option<Decompress>,
     window_bits: u8,
     no_context_takeover: bool,

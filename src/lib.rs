@@ -204,6 +204,69 @@ pub use timer::Keepalive;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::utf8::{InvalidUtf8, Utf8Validator};
+
+    /// How many extensions a `Sec-WebSocket-Extensions` value holds, if it parses.
+    pub fn parse_extensions(value: &str) -> Option<usize> {
+        crate::deflate::parse_extensions(value).map(|e| e.len())
+    }
+
+    /// The server's answer to offers, as the Upgrader computes it.
+    pub fn negotiate_server(
+        values: &[&str],
+        config: &crate::DeflateConfig,
+    ) -> Option<(crate::DeflateParams, String)> {
+        crate::deflate::negotiate_server(values.iter().copied(), config)
+    }
+
+    /// The client's check of an answer, as the Dialer does it.
+    pub fn accept_response(
+        value: &str,
+        config: &crate::DeflateConfig,
+    ) -> Result<crate::DeflateParams, String> {
+        crate::deflate::accept_response(value, config)
+    }
+
+    /// Inflates one message's payload (as received: the tail stripped) with a decompressor
+    /// for a peer window of `window_bits`, producing at most `limit` bytes; `Err` for data
+    /// that does not inflate or goes past the limit.
+    pub fn inflate_message(
+        inflater: &mut crate::deflate::Inflater,
+        payload: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u8>, ()> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        let input = [payload, &crate::deflate::TAIL[..]].concat();
+        let mut at = 0;
+        loop {
+            let (taken, written, ended) =
+                inflater.inflate(&input[at..], &mut buf).map_err(|_| ())?;
+            at += taken;
+            out.extend_from_slice(&buf[..written]);
+            if out.len() > limit {
+                return Err(());
+            }
+            if taken == 0 && written == 0 && !ended {
+                break;
+            }
+            if at == input.len() && written < buf.len() {
+                break;
+            }
+        }
+        inflater.end_message();
+        Ok(out)
+    }
+
+    /// A decompressor for a peer compressing with `window_bits`.
+    pub fn inflater(window_bits: u8, no_context_takeover: bool) -> crate::deflate::Inflater {
+        let params = crate::DeflateParams {
+            server_no_context_takeover: no_context_takeover,
+            client_no_context_takeover: no_context_takeover,
+            server_max_window_bits: window_bits,
+            client_max_window_bits: window_bits,
+        };
+        params.inflater(crate::Role::Client)
+    }
 }
 
 /// The README's examples, compiled as doctests.
