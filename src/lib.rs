@@ -227,24 +227,23 @@ pub mod __private {
     }
 
     /// Inflates one message's payload (as received: the tail stripped) with a decompressor
-    /// for a peer window of `window_bits`, producing at most `limit` bytes; `Err` for data
+    /// for a peer window of `window_bits`, producing at most `limit` bytes; `None` for data
     /// that does not inflate or goes past the limit.
     pub fn inflate_message(
         inflater: &mut crate::deflate::Inflater,
         payload: &[u8],
         limit: usize,
-    ) -> Result<Vec<u8>, ()> {
+    ) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         let mut buf = [0u8; 4096];
         let input = [payload, &crate::deflate::TAIL[..]].concat();
         let mut at = 0;
         loop {
-            let (taken, written, ended) =
-                inflater.inflate(&input[at..], &mut buf).map_err(|_| ())?;
+            let (taken, written, ended) = inflater.inflate(&input[at..], &mut buf).ok()?;
             at += taken;
             out.extend_from_slice(&buf[..written]);
             if out.len() > limit {
-                return Err(());
+                return None;
             }
             if taken == 0 && written == 0 && !ended {
                 break;
@@ -254,7 +253,7 @@ pub mod __private {
             }
         }
         inflater.end_message();
-        Ok(out)
+        Some(out)
     }
 
     /// A decompressor for a peer compressing with `window_bits`.

@@ -402,17 +402,21 @@ impl Reader {
                 };
             }
             if filled == out.len() {
-                // Grow with the payload as it arrives: by what the buffer already has
-                // room for, else doubling, never by more than the frame still declares
-                // (nor, for a frame, by more than 64 KiB before its bytes are here).
-                let spare = out.capacity() - filled;
-                let step = match self.frame_remaining() {
-                    0 => spare.max(1024),
-                    remaining => remaining.min(filled.max(spare).max(64 << 10) as u64) as usize,
-                };
-                // Exact steps: amortized doubling would reserve up to twice the message.
-                let step = step.min(limit - filled);
-                out.reserve_exact(step);
+                // Expose room for the next read: up to what the frame still declares, at
+                // most 64 KiB (or what has arrived) ahead of the bytes actually here.
+                let remaining = self.frame_remaining();
+                let step = match remaining {
+                    0 => 1024,
+                    r => r.min(filled.max(64 << 10) as u64) as usize,
+                }
+                .min(limit - filled);
+                if out.capacity() < filled + step {
+                    // Grow geometrically in what has arrived (amortized, so a message of
+                    // many tiny fragments is linear), never past the current frame's end.
+                    let frame_end = usize::try_from(remaining).unwrap_or(usize::MAX).max(step);
+                    let extra = step.max(filled.min(frame_end)).min(limit - filled);
+                    out.reserve_exact(extra);
+                }
                 out.resize(filled + step, 0);
             }
             let end = out.len().min(limit);

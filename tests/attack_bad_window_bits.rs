@@ -1,0 +1,57 @@
+//! undici CVE-2026-1526: bad window bits from a server crashed the client. wsio's client
+//! refuses every malformed permessage-deflate answer with a typed handshake error.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread;
+
+use wsio::{Config, DeflateConfig, Dialer, Error, HandshakeError};
+
+#[test]
+fn bad_window_bits_fail_the_handshake_cleanly() {
+    let answers = [
+        "client_max_window_bits=0",
+        "client_max_window_bits=16",
+        "client_max_window_bits=abc",
+        "client_max_window_bits=-1",
+        "client_max_window_bits=99999999999999999999",
+        "server_max_window_bits=7",
+        "server_max_window_bits",
+        "server_max_window_bits=\"\"",
+    ];
+    for answer in answers {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                s.read_exact(&mut byte).unwrap();
+                request.push(byte[0]);
+            }
+            let text = String::from_utf8(request).unwrap();
+            let key = text
+                .lines()
+                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+                .unwrap();
+            let response = format!(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate; {answer}\r\n\r\n",
+                wsio::accept_key(key.as_bytes())
+            );
+            s.write_all(response.as_bytes()).unwrap();
+        });
+        let config = Config::builder().deflate(DeflateConfig::new()).build();
+        let err = Dialer::new()
+            .config(config)
+            .dial(&format!("ws://{addr}/"))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::InvalidExtension(_))),
+            "{answer}: {err}"
+        );
+        server.join().unwrap();
+    }
+}
