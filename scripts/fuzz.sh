@@ -26,11 +26,16 @@ cargo fuzz build
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   echo "== fuzz $target for ${seconds}s"
+  log="artifacts/$target.log"
+  mkdir -p artifacts
+  rc=0
   cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
-    grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done [0-9]+ runs)" || true
-  if [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
-    echo "fuzz.sh: $target found a failing input: fuzz/artifacts/$target" >&2
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    >"$log" 2>&1 || rc=$?
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|Done [0-9]+ runs)" "$log" || true
+  if [ "$rc" != 0 ] || [ -n "$(ls -A "artifacts/$target" 2>/dev/null)" ]; then
+    tail -40 "$log" >&2
+    echo "fuzz.sh: $target failed (exit $rc); inputs, if any, in fuzz/artifacts/$target" >&2
     exit 1
   fi
 done

@@ -22,6 +22,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: Config) -> Server {
+        Server::start_with(config, None)
+    }
+
+    /// Like `start`, and every echo must be written within `write_timeout`.
+    pub fn start_with(config: Config, write_timeout: Option<Duration>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let live = Arc::new(AtomicUsize::new(0));
@@ -35,7 +40,7 @@ impl Server {
                     (Arc::clone(&upgrader), Arc::clone(&l), Arc::clone(&e));
                 live.fetch_add(1, Ordering::SeqCst);
                 thread::spawn(move || {
-                    let end = serve(&upgrader, stream);
+                    let end = serve(&upgrader, stream, write_timeout);
                     ends.lock().unwrap().push(end);
                     live.fetch_sub(1, Ordering::SeqCst);
                 });
@@ -57,7 +62,7 @@ impl Server {
     }
 }
 
-fn serve(upgrader: &Upgrader, stream: TcpStream) -> String {
+fn serve(upgrader: &Upgrader, stream: TcpStream, write_timeout: Option<Duration>) -> String {
     let mut conn = match upgrader.upgrade(stream) {
         Ok(conn) => conn,
         Err(e) => return format!("handshake: {e}"),
@@ -66,6 +71,11 @@ fn serve(upgrader: &Upgrader, stream: TcpStream) -> String {
     loop {
         match conn.read_message_into(&mut buf) {
             Ok(kind) => {
+                if let Some(timeout) = write_timeout
+                    && let Err(e) = conn.set_write_deadline(Some(Instant::now() + timeout))
+                {
+                    return format!("deadline: {e}");
+                }
                 if let Err(e) = conn.write_message(kind, &buf) {
                     return format!("write: {e}");
                 }
