@@ -53,6 +53,7 @@ fn one_byte_fragments_cost_their_payload_only() {
         grew < 2 << 20,
         "{grew} bytes for a 300 KB message in 300,000 fragments"
     );
+    eprintln!("300,000 one-byte fragments: echoed as one frame, server heap peak +{grew} B");
 }
 
 #[test]

@@ -34,10 +34,8 @@ fn pathological_token_lists_are_handled_in_linear_time() {
         s.write_all(format!("{value}\r\n\r\n").as_bytes()).unwrap();
         let head = server::read_head(&mut s);
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        eprintln!("{} byte token list: answered in {took:?}", value.len());
     }
 }

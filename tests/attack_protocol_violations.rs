@@ -54,6 +54,8 @@ fn every_violation_gets_its_close_code() {
     ));
     cases.push(("text bad utf-8".into(), frame(0x81, b"\xc0\xaf"), 1007));
     cases.push(("fragmented ping".into(), frame(0x09, b""), 1002));
+    cases.push(("ping of 126 bytes".into(), frame(0x89, &[0; 126]), 1002));
+    cases.push(("close of 126 bytes".into(), frame(0x88, &[0x03; 126]), 1002));
     cases.push(("continuation first".into(), frame(0x80, b"x"), 1002));
     let mut unmasked = frame(0x82, b"x");
     unmasked[1] &= 0x7f;
