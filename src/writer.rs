@@ -227,10 +227,25 @@ impl Writer {
     ) -> Result<()> {
         self.check()?;
         let mark = self.mark();
-        if let OutMessage::Streaming { slot: Some(s), .. } = self.message {
-            if self.buf.len() > s + MAX_HEADER_LEN {
+        // A compressed message's last (up to) four bytes wait in the slot for the next frame
+        // (they may be the tail to strip): they are lifted out while the control frame goes
+        // in, and put back behind it.
+        let mut held = [0u8; 4];
+        let mut held_len = 0;
+        if let OutMessage::Streaming {
+            slot: Some(s),
+            compressed,
+            ..
+        } = self.message
+        {
+            let keep = if compressed { held.len() } else { 0 };
+            if self.buf.len() > s + MAX_HEADER_LEN + keep {
                 self.emit(false);
-            } else {
+            }
+            if let Some(s) = self.slot() {
+                let from = s + MAX_HEADER_LEN;
+                held_len = self.buf.len() - from;
+                held[..held_len].copy_from_slice(&self.buf[from..]);
                 self.buf.truncate(s);
                 self.set_slot(None);
             }
@@ -238,7 +253,14 @@ impl Writer {
         let result = self
             .frame(w, opcode, true, payload)
             .and_then(|()| self.end_of_message(w));
-        self.settle(result, mark)
+        let result = self.settle(result, mark);
+        if held_len > 0 {
+            let slot = self.buf.len();
+            self.buf.resize(slot + MAX_HEADER_LEN, 0);
+            self.buf.extend_from_slice(&held[..held_len]);
+            self.set_slot(Some(slot));
+        }
+        result
     }
 
     /// Sends the complete frames in the buffer and flushes the stream.
