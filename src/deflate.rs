@@ -189,6 +189,7 @@ impl DeflateParams {
             state: None,
             window_bits: window_bits.max(MIN_ZLIB_WINDOW_BITS),
             no_context_takeover,
+            just_ended: false,
         }
     }
 }
@@ -584,6 +585,8 @@ pub struct Inflater {
     state: Option<Decompress>,
     window_bits: u8,
     no_context_takeover: bool,
+    /// A final block (BFINAL) ended the deflate stream and nothing has been fed since.
+    just_ended: bool,
 }
 
 impl Inflater {
@@ -604,15 +607,27 @@ impl Inflater {
         let taken = (state.total_in() - before.0) as usize;
         let written = (state.total_out() - before.1) as usize;
         let ended = status == Status::StreamEnd;
+        if taken > 0 {
+            self.just_ended = false;
+        }
         if ended {
             // A final block ends this deflate stream; a peer that sets BFINAL starts the
             // next message (or the rest of this one) with a fresh one.
             state.reset(false);
+            self.just_ended = true;
         }
         Ok((taken, written, ended))
     }
 
+    /// Whether the message's data ended with a final block (RFC 7692 7.2.3.4): then the
+    /// four-byte tail the sender stripped was never part of it and must not be fed to the
+    /// fresh stream that follows.
+    pub(crate) fn ended_with_final_block(&self) -> bool {
+        self.just_ended
+    }
+
     pub(crate) fn end_message(&mut self) {
+        self.just_ended = false;
         if self.no_context_takeover {
             self.state = None;
         }

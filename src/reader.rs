@@ -617,6 +617,9 @@ impl Reader {
                 let Some(inflater) = &mut self.inflater else {
                     unreachable!("compressed message without an inflater");
                 };
+                if tail_fed == 0 && inflater.ended_with_final_block() {
+                    return self.end_compressed(wire).map(|()| 0);
+                }
                 let Ok((taken, written, _)) = inflater.inflate(&TAIL[tail_fed..], out) else {
                     return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
                 };

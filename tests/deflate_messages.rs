@@ -296,3 +296,46 @@ fn an_empty_compressed_message_is_one_zero_byte() {
         Message::Binary(b"after".to_vec())
     );
 }
+
+/// Raw deflate ended with a final block (BFINAL), as RFC 7692 7.2.3.4 allows a sender
+/// without a sync flush to do, plus `trailer` bytes.
+fn deflate_final(data: &[u8], trailer: &[u8]) -> Vec<u8> {
+    let mut c = Compress::new(Compression::new(6), false);
+    let mut out = vec![0u8; data.len() + 1024];
+    c.compress(data, &mut out, FlushCompress::Finish).unwrap();
+    out.truncate(c.total_out() as usize);
+    out.extend_from_slice(trailer);
+    out
+}
+
+#[test]
+fn messages_ended_with_a_final_block_keep_the_connection_usable() {
+    let (mut server, mut client) = raw(DeflateConfig::new(), "permessage-deflate");
+    for i in 0..3 {
+        let message = json(3000 + i);
+        // Plain BFINAL, then BFINAL followed by the RFC's example trailer byte 0x00.
+        let trailer: &[u8] = if i == 1 { &[0x00] } else { &[] };
+        client
+            .write_all(&compressed_frame(
+                OpCode::Text,
+                true,
+                &deflate_final(message.as_bytes(), trailer),
+            ))
+            .unwrap();
+        assert_eq!(
+            server.read_message().unwrap(),
+            Message::Text(message),
+            "{i}"
+        );
+    }
+    // A sync-flushed message from a fresh compressor follows.
+    let message = json(4000);
+    client
+        .write_all(&compressed_frame(
+            OpCode::Text,
+            true,
+            &deflate_raw(message.as_bytes()),
+        ))
+        .unwrap();
+    assert_eq!(server.read_message().unwrap(), Message::Text(message));
+}
