@@ -316,10 +316,6 @@ impl<W: Write> Output<W> {
     /// The peer broke a rule (or went silent): send a close frame with `code` and `reason`,
     /// within the close timeout in case the peer no longer reads, and end.
     pub(crate) fn fail(&mut self, code: CloseCode, reason: &str) {
-        if let Some(timeout) = self.close_timeout {
-            let bound = Instant::now() + timeout;
-            self.write_deadline = Some(self.write_deadline.map_or(bound, |d| d.min(bound)));
-        }
         let _ = self.send_close(Some((code, reason)));
         if self.close.status().is_none() {
             self.finish(CloseStatus::abnormal(Initiator::Local));
@@ -363,6 +359,12 @@ impl<W: Write> ControlOut for Output<W> {
             return Ok(());
         }
         self.close = CloseState::Sent;
+        // The closing handshake never outlasts the close timeout, even when the peer has
+        // stopped reading and the close frame cannot be written.
+        if let Some(timeout) = self.close_timeout {
+            let bound = Instant::now() + timeout;
+            self.write_deadline = Some(self.write_deadline.map_or(bound, |d| d.min(bound)));
+        }
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = close::encode_payload(frame, &mut payload);
         let (writer, mut stream) = self.io();

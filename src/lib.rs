@@ -145,6 +145,10 @@
 //!   [`Handle::close`] send a close frame and wait for the reader half to see the peer's
 //!   answer; at the timeout they shut the stream down, which also wakes a reader blocked on
 //!   a silent peer. [`ReadHalf::close`] does the whole handshake from the reading side.
+//!   The close frame's own write is bounded by the close timeout too. One wait is not: if
+//!   the writer half is blocked writing a message to a peer that stopped reading, a close
+//!   (and the reader's replies) wait for that write; give the writer a write deadline
+//!   ([`WriteHalf::set_write_deadline`]) when peers may stall.
 //! - The halves join again with [`ReadHalf::reunite`].
 //!
 //! # Deadlines and keepalive

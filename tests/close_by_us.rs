@@ -93,3 +93,33 @@ fn unsendable_codes_and_long_reasons_are_refused_before_sending() {
     server.write_text("still here").unwrap();
     assert_eq!(frames_from(&mut client)[0].payload, b"still here");
 }
+
+#[test]
+fn close_returns_within_the_close_timeout_when_the_peer_stops_reading() {
+    let config = || {
+        Config::builder()
+            .close_timeout(Some(std::time::Duration::from_millis(300)))
+            .keepalive(None)
+            .build()
+    };
+    let (mut client, mut server) = common::conn_pair_with(config(), config());
+    // The client reads nothing more: ten unread bytes fill its side.
+    client.get_mut().set_capacity(10);
+    server.write_binary(&[0; 8]).unwrap();
+    let (done, wait) = std::sync::mpsc::channel();
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || {
+        let result = server.close(CloseCode::NORMAL, "bye");
+        let _ = done.send(result.map(|s| s.code));
+    });
+    let result = wait
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .expect("close hung on a peer that does not read");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // The close frame could not be written: an I/O error, or an abnormal end.
+    assert!(
+        matches!(result, Err(_) | Ok(CloseCode::ABNORMAL)),
+        "{result:?}"
+    );
+    drop(client);
+}
