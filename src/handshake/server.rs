@@ -501,8 +501,13 @@ fn same_origin(request: &Request) -> bool {
         return false;
     };
     let (host, port) = split_host_port(host);
-    let origin_port = origin.port_or_known_default();
-    origin_host.eq_ignore_ascii_case(host) && (port.is_none() || port == origin_port)
+    // A `Host` without a port means the scheme's default port, so the origin must not
+    // name another one (`url` reports an explicit default port as none).
+    let same_port = match port {
+        None => origin.port().is_none(),
+        Some(port) => Some(port) == origin.port_or_known_default(),
+    };
+    origin_host.eq_ignore_ascii_case(host) && same_port
 }
 
 /// `example.com:8080` -> (`example.com`, Some(8080)); `[::1]:80` -> (`[::1]`, Some(80)).
@@ -550,6 +555,19 @@ mod tests {
             "https://evil.com"
         )));
         assert!(!same_origin(&with_origin("example.com", "null")));
+        // A Host without a port is the default port: an origin on another port differs.
+        assert!(!same_origin(&with_origin(
+            "example.com",
+            "http://example.com:8080"
+        )));
+        assert!(same_origin(&with_origin(
+            "example.com",
+            "http://example.com:80"
+        )));
+        assert!(same_origin(&with_origin(
+            "example.com:443",
+            "https://example.com"
+        )));
     }
 
     #[test]
