@@ -1,6 +1,6 @@
-//! Soak: many connections on loopback for a fixed time, echoing messages of every size, with
-//! pings from both sides (explicit ones from the client, keepalive from both) and closes from
-//! both sides (client close, server close, client abort). Asserts that no message is lost or
+//! Soak: many connections on loopback for a fixed time (half of them compressed), echoing
+//! messages of every size, with pings from both sides (explicit ones from the client,
+//! keepalive from both) and closes from both sides (client close, server close, client abort). Asserts that no message is lost or
 //! altered, every ping is answered, every connection ends the way its client ended it, and
 //! that threads, file descriptors and heap return to their baseline afterwards.
 //!
@@ -19,7 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wsio::{CloseCode, Config, Conn, Dialer, Error, Initiator, Keepalive, MessageKind, Upgrader};
+use wsio::{
+    CloseCode, Config, Conn, DeflateConfig, Dialer, Error, Initiator, Keepalive, MessageKind,
+    Upgrader,
+};
 
 #[global_allocator]
 static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
@@ -155,9 +158,12 @@ fn start_server(
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let upgrader = Arc::new(
-        Upgrader::new()
-            .allow_any_origin()
-            .config(Config::builder().keepalive(keepalive()).build()),
+        Upgrader::new().allow_any_origin().config(
+            Config::builder()
+                .keepalive(keepalive())
+                .deflate(DeflateConfig::new())
+                .build(),
+        ),
     );
     let accept = thread::spawn(move || {
         for stream in listener.incoming() {
@@ -194,9 +200,15 @@ struct ClientStats {
     max_open: usize,
 }
 
-fn dial(url: &str) -> (Conn<TcpStream>, Arc<AtomicU64>) {
-    let dialer = Dialer::new().config(Config::builder().keepalive(keepalive()).build());
+/// Half the connections offer permessage-deflate (the server accepts it).
+fn dial(url: &str, deflate: bool) -> (Conn<TcpStream>, Arc<AtomicU64>) {
+    let mut config = Config::builder().keepalive(keepalive());
+    if deflate {
+        config = config.deflate(DeflateConfig::new());
+    }
+    let dialer = Dialer::new().config(config.build());
     let (mut conn, _) = dialer.dial(url).expect("dial");
+    assert_eq!(conn.compression().is_some(), deflate);
     let pongs = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&pongs);
     conn.set_pong_handler(move |_| {
@@ -244,7 +256,7 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
     let mut conns: Vec<(Conn<TcpStream>, Arc<AtomicU64>, u64)> = Vec::new();
     let (mut out, mut back) = (Vec::new(), Vec::new());
     for _ in 0..pool {
-        let (c, p) = dial(&url);
+        let (c, p) = dial(&url, rng.below(2) == 0);
         conns.push((c, p, 0));
         stats.dialed += 1;
     }
@@ -300,7 +312,7 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
             }
         }
         while conns.len() < pool {
-            let (c, p) = dial(&url);
+            let (c, p) = dial(&url, rng.below(2) == 0);
             conns.push((c, p, 0));
             stats.dialed += 1;
         }
