@@ -82,11 +82,13 @@ def requests():
 
 def responses():
     ok = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+          b"Sec-WebSocket-Accept: {ACCEPT}\r\n")
     return {
         "switching": ok + b"\r\n" + frame(1, b"hi", mask=False),
         "with_extensions": ok + b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n"
                            b"Sec-WebSocket-Protocol: chat\r\n\r\n",
+        "wrong_accept": ok.replace(b"{ACCEPT}", b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") + b"\r\n",
+        "unoffered_protocol": ok + b"Sec-WebSocket-Protocol: other\r\n\r\n",
         "not_found": b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nno such!!",
         "garbage": b"SSH-2.0-OpenSSH_9.0\r\n\r\n",
     }
@@ -131,7 +133,9 @@ def main():
         write("server_conn", name + "_bytewise", b"\x00" + data)
         write("frame_header", name, data[:14])
     for name, data in frames(mask=False).items():
-        write("client_conn", name, b"\x20" + data)
+        # Byte 2 picks compression: off, or on with a 15-bit window.
+        write("client_conn", name, b"\x20\x00" + data)
+        write("client_conn", name + "_deflate", b"\x20\x87" + data)
     for name, data in requests().items():
         write("handshake_request", name, b"\x3f" + data)
     for name, data in responses().items():

@@ -1,5 +1,7 @@
 //! An in-memory stream for the fuzz targets: reads come from the fuzz input in chunks whose
 //! sizes the input's first byte chooses (short reads at every boundary), writes are dropped.
+#![allow(dead_code)] // each target uses some of these helpers
+
 
 use std::io::{self, Read, Write};
 
@@ -67,3 +69,85 @@ pub fn drain<S: Read + Write>(conn: &mut wsio::Conn<S>) {
         }
     }
 }
+
+/// The placeholder a response's bytes may hold for the `Sec-WebSocket-Accept` value, which
+/// depends on the random key the client sends.
+pub const ACCEPT: &[u8] = b"{ACCEPT}";
+
+/// A server as seen by a client: records what the client writes and, on the first read,
+/// answers with `head` then `data` (chunked as [`Input`] does), each [`ACCEPT`] replaced by
+/// the accept value for the key in the recorded request.
+pub struct Responder<'a> {
+    written: Vec<u8>,
+    pending: Option<(Vec<u8>, &'a [u8])>,
+    answer: Vec<u8>,
+    at: usize,
+    chunk: usize,
+}
+
+impl<'a> Responder<'a> {
+    /// The first byte of `data` picks the read size, as for [`Input`].
+    pub fn new(head: Vec<u8>, data: &'a [u8]) -> Responder<'a> {
+        let (chunk, data) = match data.split_first() {
+            Some((&first, rest)) => (usize::from(first) + 1, rest),
+            None => (1, data),
+        };
+        Responder {
+            written: Vec::new(),
+            pending: Some((head, data)),
+            answer: Vec::new(),
+            at: 0,
+            chunk,
+        }
+    }
+
+    fn key(&self) -> Option<&[u8]> {
+        let text = &self.written;
+        let name = b"Sec-WebSocket-Key: ";
+        let start = text.windows(name.len()).position(|w| w == name)? + name.len();
+        let len = text[start..].iter().position(|&b| b == b'\r')?;
+        Some(&text[start..start + len])
+    }
+}
+
+fn replace_all(input: &[u8], what: &[u8], with: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < input.len() {
+        if input[i..].starts_with(what) {
+            out.extend_from_slice(with);
+            i += what.len();
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+}
+
+impl Read for Responder<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some((head, data)) = self.pending.take() {
+            let accept = self.key().map(wsio::accept_key).unwrap_or_default();
+            replace_all(&head, ACCEPT, accept.as_bytes(), &mut self.answer);
+            replace_all(data, ACCEPT, accept.as_bytes(), &mut self.answer);
+        }
+        let rest = &self.answer[self.at..];
+        let n = buf.len().min(self.chunk).min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Write for Responder<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.pending.is_some() {
+            self.written.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl wsio::Stream for Responder<'_> {}

@@ -1,4 +1,6 @@
-//! The client handshake fed an arbitrary response (and what follows it).
+//! The client handshake fed an arbitrary response (and what follows it). `{ACCEPT}` in the
+//! input becomes the right `Sec-WebSocket-Accept` value, so the fuzzer gets past that check
+//! to the extension and subprotocol checks and the first frames.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,9 +12,13 @@ fuzz_target!(|data: &[u8]| {
     let dialer = wsio::Dialer::new()
         .config(common::config(true))
         .subprotocols(["chat"]);
-    match dialer.handshake(common::Input::new(data), "ws://example.com/path?q=1") {
+    let stream = common::Responder::new(Vec::new(), data);
+    match dialer.handshake(stream, "ws://example.com/path?q=1") {
         Ok((mut conn, response)) => {
             assert_eq!(response.status(), 101);
+            if let Some(protocol) = conn.subprotocol() {
+                assert_eq!(protocol, "chat");
+            }
             common::drain(&mut conn);
         }
         Err(wsio::Error::Handshake(wsio::HandshakeError::Status(response))) => {
