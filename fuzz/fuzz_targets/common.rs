@@ -2,7 +2,6 @@
 //! sizes the input's first byte chooses (short reads at every boundary), writes are dropped.
 #![allow(dead_code)] // each target uses some of these helpers
 
-
 use std::io::{self, Read, Write};
 
 pub struct Input<'a> {
