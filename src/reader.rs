@@ -51,8 +51,9 @@ pub(crate) trait Wire {
 ///
 /// The buffer adapts: it starts at the configured size, doubles (up to [`MAX_READ_BUFFER`])
 /// while reads fill it, which happens only when the peer sends faster than we process, and
-/// drops back to the configured size after a read that brings in little, so a quiet
-/// connection blocks on a small buffer again.
+/// drops back to the configured size after a read that brings in less than an eighth of
+/// it. A burst that ends with a large read leaves the buffer large (at most
+/// [`MAX_READ_BUFFER`]) until the next small read.
 struct ReadBuf {
     data: Vec<u8>,
     pos: usize,
