@@ -1,7 +1,8 @@
 //! Every public operation under every fault the test pipe can inject (errors, end of stream,
 //! short transfers) at every offset of interest: it either succeeds or returns a typed
 //! error, never panics, and never loses or duplicates a byte of a message: what it reports
-//! delivered (or sent) is exactly a prefix of the messages, in order.
+//! delivered (or sent) is exactly a prefix of the messages, in order. Reads are checked on a
+//! plain connection, a compressed one, and a split connection's reader half.
 
 mod common;
 
@@ -399,4 +400,67 @@ fn close_under_faults_returns_a_status_or_a_typed_error() {
             let _: &PipeEnd = conn.get_ref();
         }
     }
+}
+
+/// Reads of compressed messages, through a whole connection or its reader half, under every
+/// fault: a prefix of the messages, then a typed error (all of them for harmless faults).
+fn compressed_reads_under_faults(split: bool) {
+    let config = || {
+        Config::builder()
+            .deflate(wsio::DeflateConfig::new())
+            .keepalive(None)
+            .build()
+    };
+    let expected = messages();
+    for fault in FAULTS {
+        for k in (0..120).step_by(3).chain([500, 2000, 5000]) {
+            let (mut client, mut server) = common::conn_pair_with(config(), config());
+            for (i, m) in expected.iter().enumerate() {
+                if i == 3 {
+                    client.write_ping(b"p").unwrap();
+                }
+                client.write_message(m.kind(), m.as_bytes()).unwrap();
+            }
+            client.get_mut().shutdown_write();
+            let end = server.get_ref().bytes_read();
+            server.get_mut().set_max_read(4096);
+            server.get_mut().inject(Direction::Read, end + k, fault);
+            let mut got = Vec::new();
+            let mut timeouts = 0;
+            let mut read: Box<dyn FnMut() -> wsio::Result<Message>> = if split {
+                let (mut rx, tx) = server.split().unwrap();
+                Box::new(move || {
+                    let _keep = &tx;
+                    rx.read_message()
+                })
+            } else {
+                Box::new(move || server.read_message())
+            };
+            let end = loop {
+                match read() {
+                    Ok(m) => got.push(m),
+                    Err(Error::Timeout) if timeouts < 3 => timeouts += 1,
+                    Err(e) => break e,
+                }
+                if got.len() == expected.len() {
+                    break Error::AlreadyClosed;
+                }
+            };
+            assert_eq!(got[..], expected[..got.len()], "{fault:?} at +{k}");
+            if got.len() < expected.len() {
+                assert!(typed(&end), "{fault:?} at +{k}: {end:?}");
+                assert!(!harmless(fault), "{fault:?} at +{k} lost messages: {end}");
+            }
+        }
+    }
+}
+
+#[test]
+fn compressed_reads_under_faults_deliver_a_prefix() {
+    compressed_reads_under_faults(false);
+}
+
+#[test]
+fn reader_half_reads_under_faults_deliver_a_prefix() {
+    compressed_reads_under_faults(true);
 }
