@@ -1,7 +1,9 @@
 //! undici CVE-2026-1526: bad window bits from a server crashed the client. wsio's client
 //! refuses every malformed permessage-deflate answer with a typed handshake error.
 
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Write;
 use std::net::TcpListener;
 use std::thread;
 
@@ -24,17 +26,7 @@ fn bad_window_bits_fail_the_handshake_cleanly() {
         let addr = listener.local_addr().unwrap();
         let server = thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") {
-                s.read_exact(&mut byte).unwrap();
-                request.push(byte[0]);
-            }
-            let text = String::from_utf8(request).unwrap();
-            let key = text
-                .lines()
-                .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                .unwrap();
+            let key = common::request_key(&mut s).unwrap();
             let response = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                  Sec-WebSocket-Accept: {}\r\nSec-WebSocket-Extensions: permessage-deflate; {answer}\r\n\r\n",

@@ -2,6 +2,7 @@
 //! memory than their bytes. wsio keeps no per-fragment state: a message of 300,000 one-byte
 //! fragments costs its payload, and a flood to the limit ends with 1009.
 
+mod common;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 #[path = "support/server.rs"]
@@ -9,28 +10,19 @@ mod server;
 
 use std::io::{Read, Write};
 
+use common::client_frame;
 use wsio::Config;
-use wsio::frame::{FrameHeader, OpCode};
+use wsio::frame::OpCode;
 
 #[global_allocator]
 static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 
-fn fragment(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
-    let mut h = FrameHeader::new(opcode, fin, payload.len() as u64);
-    h.masking_key = Some([0; 4]);
-    let mut out = [0u8; 14];
-    let n = h.encode(&mut out);
-    let mut v = out[..n].to_vec();
-    v.extend_from_slice(payload);
-    v
-}
-
 fn flood(fragments: usize, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = fragment(OpCode::Binary, false, payload);
+    let mut bytes = client_frame(OpCode::Binary, false, payload);
     for _ in 1..fragments - 1 {
-        bytes.extend(fragment(OpCode::Continuation, false, payload));
+        bytes.extend(client_frame(OpCode::Continuation, false, payload));
     }
-    bytes.extend(fragment(OpCode::Continuation, true, payload));
+    bytes.extend(client_frame(OpCode::Continuation, true, payload));
     bytes
 }
 

@@ -2,6 +2,7 @@
 //! nothing: the echo server's write blocks once the socket buffers fill, its memory stays
 //! flat however much the peer sends, and a write deadline frees the thread.
 
+mod common;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 #[path = "support/server.rs"]
@@ -10,21 +11,12 @@ mod server;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use common::client_frame;
 use wsio::Config;
-use wsio::frame::{FrameHeader, OpCode};
+use wsio::frame::OpCode;
 
 #[global_allocator]
 static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
-
-fn message(payload: &[u8]) -> Vec<u8> {
-    let mut h = FrameHeader::new(OpCode::Binary, true, payload.len() as u64);
-    h.masking_key = Some([0; 4]);
-    let mut out = [0u8; 14];
-    let n = h.encode(&mut out);
-    let mut v = out[..n].to_vec();
-    v.extend_from_slice(payload);
-    v
-}
 
 #[test]
 fn a_peer_that_never_reads_costs_flat_memory_and_the_write_deadline_frees_the_thread() {
@@ -39,7 +31,7 @@ fn a_peer_that_never_reads_costs_flat_memory_and_the_write_deadline_frees_the_th
     let before = counting_alloc::live();
     // 64 KiB messages until our own writes stop being taken (the server is blocked writing
     // echoes we never read), at most 256 MiB.
-    let frame = message(&vec![7u8; 64 << 10]);
+    let frame = client_frame(OpCode::Binary, true, &vec![7u8; 64 << 10]);
     let started = Instant::now();
     let mut sent = 0usize;
     while sent < 4096 && s.write_all(&frame).is_ok() {

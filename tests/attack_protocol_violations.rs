@@ -1,23 +1,20 @@
 //! Every reserved opcode and bit, every invalid close code and the other frame-level
 //! violations, against a real server: each gets the right close code on the wire.
 
+mod common;
 #[path = "support/server.rs"]
 mod server;
 
 use std::io::Write;
 
 use wsio::Config;
-use wsio::frame::{FrameHeader, OpCode};
+use wsio::frame::OpCode;
 
+/// A masked frame whose first byte (FIN, RSV bits, opcode) is exactly `first_byte`.
 fn frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
-    let mut h = FrameHeader::new(OpCode::Binary, true, payload.len() as u64);
-    h.masking_key = Some([0; 4]);
-    let mut out = [0u8; 14];
-    let n = h.encode(&mut out);
-    out[0] = first_byte;
-    let mut v = out[..n].to_vec();
-    v.extend_from_slice(payload);
-    v
+    let mut f = common::client_frame(OpCode::Binary, true, payload);
+    f[0] = first_byte;
+    f
 }
 
 fn answered_with(bytes: &[u8]) -> Option<u16> {

@@ -23,11 +23,7 @@ fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     let addr = listener.local_addr().unwrap();
     let peer = thread::spawn(move || {
         let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(
-            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
+        s.write_all(common::REQUEST).unwrap();
         // Never reads. Sends 200,000 pings (about 2.8 MB), then a marker message.
         let mut flood = Vec::new();
         for i in 0..200_000u32 {

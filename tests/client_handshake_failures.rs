@@ -1,7 +1,9 @@
 //! The client checks the server's answer: a refusal comes back with status, headers and the
 //! start of the body; a 101 that breaks RFC 6455 is an error that says how.
 
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Write;
 use std::thread;
 
 use wsio::testing::pipe;
@@ -11,18 +13,7 @@ use wsio::{Dialer, Error, HandshakeError};
 fn answered_with(dialer: Dialer, respond: impl FnOnce(&str) -> String + Send + 'static) -> Error {
     let (client, mut server) = pipe();
     let peer = thread::spawn(move || {
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            server.read_exact(&mut byte).unwrap();
-            request.push(byte[0]);
-        }
-        let text = String::from_utf8(request).unwrap();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .to_owned();
+        let key = common::request_key(&mut server).unwrap();
         server.write_all(respond(&key).as_bytes()).unwrap();
         server
     });

@@ -2,33 +2,18 @@
 //! sends the close frame, waits at most the close timeout for the peer's answer, then shuts
 //! the stream down, which wakes the reader.
 
-use std::io::{Read, Write};
+mod common;
+
 use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use wsio::{CloseCode, Config, Error, Initiator, Upgrader};
 
-/// A client that completes the handshake, then reads (so writes never block) and never
-/// answers anything.
-fn silent_client(addr: std::net::SocketAddr) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.write_all(
-            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-        let mut got = Vec::new();
-        let _ = s.read_to_end(&mut got);
-        got
-    })
-}
-
 #[test]
 fn a_handle_stops_a_reader_blocked_on_a_silent_peer() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = silent_client(listener.local_addr().unwrap());
+    let client = common::silent_peer(listener.local_addr().unwrap());
     let (stream, _) = listener.accept().unwrap();
     let config = Config::builder()
         .close_timeout(Some(Duration::from_millis(300)))

@@ -338,19 +338,9 @@ fn client_handshakes_under_faults_succeed_or_fail_typed() {
             let (mut client_end, mut server) = pipe();
             client_end.inject(Direction::Read, offset, fault);
             let peer = std::thread::spawn(move || {
-                let mut request = Vec::new();
-                let mut byte = [0u8; 1];
-                while !request.ends_with(b"\r\n\r\n") {
-                    if server.read_exact(&mut byte).is_err() {
-                        return;
-                    }
-                    request.push(byte[0]);
-                }
-                let text = String::from_utf8(request).unwrap();
-                let key = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-                    .unwrap();
+                let Ok(key) = common::request_key(&mut server) else {
+                    return;
+                };
                 let mut bytes =
                     format!("{response}{}\r\n\r\n", wsio::accept_key(key.as_bytes())).into_bytes();
                 bytes.extend(server_frame(OpCode::Text, true, b"welcome"));

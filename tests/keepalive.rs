@@ -2,8 +2,9 @@
 //! thread of its own: a ping after the interval, close 1001 and `KeepaliveTimeout` after
 //! the timeout. A peer that answers pings stays connected.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod common;
+
+use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,26 +20,10 @@ fn keepalive_config() -> Config {
         .build()
 }
 
-/// A peer that completes the handshake and then never sends anything (it keeps reading, as
-/// a hung process whose kernel still acknowledges data would).
-fn dead_peer(addr: std::net::SocketAddr) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.write_all(
-            b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-        let mut got = Vec::new();
-        let _ = s.read_to_end(&mut got);
-        got
-    })
-}
-
 #[test]
 fn a_silent_peer_is_detected_within_the_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let peer = dead_peer(listener.local_addr().unwrap());
+    let peer = common::silent_peer(listener.local_addr().unwrap());
     let (stream, _) = listener.accept().unwrap();
     let mut conn = Upgrader::new()
         .config(keepalive_config())
@@ -95,7 +80,7 @@ fn a_peer_that_answers_pings_stays_connected() {
 #[test]
 fn keepalive_works_on_a_reader_half() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let _peer = dead_peer(listener.local_addr().unwrap());
+    let _peer = common::silent_peer(listener.local_addr().unwrap());
     let (stream, _) = listener.accept().unwrap();
     let conn = Upgrader::new()
         .config(keepalive_config())

@@ -47,17 +47,7 @@ fn leftover_from_another_parser_is_read_first() {
 fn frames_pipelined_after_the_response_are_read_by_the_client() {
     let (client_end, mut server) = pipe();
     let answer = thread::spawn(move || {
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            std::io::Read::read_exact(&mut server, &mut byte).unwrap();
-            request.push(byte[0]);
-        }
-        let text = String::from_utf8(request).unwrap();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap();
+        let key = common::request_key(&mut server).unwrap();
         let mut bytes = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
             wsio::accept_key(key.as_bytes())

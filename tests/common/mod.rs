@@ -114,24 +114,46 @@ pub fn server_and_raw_client_with(config: Config, extra_headers: &str) -> (Conn<
     (conn, client)
 }
 
+/// Reads an HTTP request head byte by byte (leaving what follows it unread) and returns
+/// its `Sec-WebSocket-Key`.
+pub fn request_key(stream: &mut impl Read) -> std::io::Result<String> {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte)?;
+        request.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&request);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .map(str::to_owned)
+        .ok_or_else(|| std::io::Error::other("no Sec-WebSocket-Key"))
+}
+
+/// The request a test client sends, blank line included.
+pub const REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/// A raw client on loopback that sends [`REQUEST`] and then only reads, until the server
+/// closes; returns everything it read.
+pub fn silent_peer(addr: std::net::SocketAddr) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(REQUEST).unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        got
+    })
+}
+
 /// A client `Conn` from a real handshake over the pipe, and the raw server end (with the
 /// request already consumed). The client reads one byte per read.
 pub fn client_and_raw_server(config: Config) -> (Conn<PipeEnd>, PipeEnd) {
     let (mut client_end, mut server) = pipe();
     client_end.set_max_read(1);
     let answer = thread::spawn(move || {
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            server.read_exact(&mut byte).unwrap();
-            request.push(byte[0]);
-        }
-        let text = String::from_utf8(request).unwrap();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-            .unwrap()
-            .to_owned();
+        let key = request_key(&mut server).unwrap();
         write!(
             server,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
