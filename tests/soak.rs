@@ -11,7 +11,7 @@
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -80,6 +80,15 @@ fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 struct Rng(u64);
 
 impl Rng {
+    /// A generator for `seed`; nearby seeds give unrelated sequences (splitmix64 scrambles
+    /// the seed, so workers 0 and 1 do not share one).
+    fn new(seed: u64) -> Rng {
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -194,14 +203,59 @@ struct ClientStats {
     echoed: u64,
     bytes: u64,
     pings: u64,
+    keepalive_pongs: u64,
     client_closes: u64,
     server_closes: u64,
     aborts: u64,
     max_open: usize,
 }
 
+/// The pongs a client connection received. The test's own pings carry 8 random bytes;
+/// the keepalive's pings are empty, and the keepalive pings whenever an echo takes longer
+/// than its 100 ms interval (which a loaded machine often makes it), so their pongs are
+/// counted apart. A pong must answer the oldest unanswered ping of the test: one that
+/// answers nothing, comes twice, or comes out of order fails the run.
+#[derive(Default)]
+struct Pongs {
+    /// Payloads of the test's pings not answered yet, oldest first.
+    outstanding: VecDeque<[u8; 8]>,
+    answered: u64,
+    keepalive: u64,
+    /// What was wrong with a pong, if anything.
+    unexpected: Option<String>,
+}
+
+type SharedPongs = Arc<Mutex<Pongs>>;
+
+impl Pongs {
+    fn receive(&mut self, payload: &[u8]) {
+        if payload.is_empty() {
+            self.keepalive += 1;
+            return;
+        }
+        match self.outstanding.pop_front() {
+            Some(expected) if payload == expected => self.answered += 1,
+            expected => {
+                self.unexpected
+                    .get_or_insert(format!("pong {payload:x?}, expected {expected:x?}"));
+            }
+        }
+    }
+
+    /// Every ping of the test answered, once, in order.
+    fn check(&self, what: &str) {
+        assert_eq!(self.unexpected, None, "{what}: unexpected pong");
+        assert!(
+            self.outstanding.is_empty(),
+            "{what}: {} pings unanswered ({} answered)",
+            self.outstanding.len(),
+            self.answered
+        );
+    }
+}
+
 /// Half the connections offer permessage-deflate (the server accepts it).
-fn dial(url: &str, deflate: bool) -> (Conn<TcpStream>, Arc<AtomicU64>) {
+fn dial(url: &str, deflate: bool) -> (Conn<TcpStream>, SharedPongs) {
     let mut config = Config::builder().keepalive(keepalive());
     if deflate {
         config = config.deflate(DeflateConfig::new());
@@ -209,10 +263,10 @@ fn dial(url: &str, deflate: bool) -> (Conn<TcpStream>, Arc<AtomicU64>) {
     let dialer = Dialer::new().config(config.build());
     let (mut conn, _) = dialer.dial(url).expect("dial");
     assert_eq!(conn.compression().is_some(), deflate);
-    let pongs = Arc::new(AtomicU64::new(0));
-    let counter = Arc::clone(&pongs);
-    conn.set_pong_handler(move |_| {
-        counter.fetch_add(1, Ordering::Relaxed);
+    let pongs = SharedPongs::default();
+    let seen = Arc::clone(&pongs);
+    conn.set_pong_handler(move |payload| {
+        seen.lock().unwrap().receive(payload);
         Ok(())
     });
     (conn, pongs)
@@ -251,13 +305,12 @@ fn echo(conn: &mut Conn<TcpStream>, rng: &mut Rng, out: &mut Vec<u8>, back: &mut
 }
 
 fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut stats = ClientStats::default();
-    let mut conns: Vec<(Conn<TcpStream>, Arc<AtomicU64>, u64)> = Vec::new();
+    let mut conns: Vec<(Conn<TcpStream>, SharedPongs)> = Vec::new();
     let (mut out, mut back) = (Vec::new(), Vec::new());
     for _ in 0..pool {
-        let (c, p) = dial(&url, rng.below(2) == 0);
-        conns.push((c, p, 0));
+        conns.push(dial(&url, rng.below(2) == 0));
         stats.dialed += 1;
     }
     stats.max_open = conns.len();
@@ -266,15 +319,15 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
         match rng.below(100) {
             0 => {
                 // The client closes.
-                let (mut c, pongs, pings) = conns.swap_remove(i);
+                let (mut c, pongs) = conns.swap_remove(i);
                 let status = c.close(CloseCode::NORMAL, "done").expect("client close");
                 assert_eq!(status.code, CloseCode::NORMAL, "{status}");
-                assert_eq!(pongs.load(Ordering::Relaxed), pings, "pongs missing");
+                stats.keepalive_pongs += finished(&pongs, "client close");
                 stats.client_closes += 1;
             }
             1 => {
                 // The server closes, on request.
-                let (mut c, pongs, pings) = conns.swap_remove(i);
+                let (mut c, pongs) = conns.swap_remove(i);
                 c.write_text(std::str::from_utf8(CLOSE_ME).unwrap())
                     .unwrap();
                 c.set_read_deadline(Some(Instant::now() + ECHO_DEADLINE))
@@ -286,7 +339,7 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
                     }
                     other => panic!("expected the server's close, got {other:?}"),
                 }
-                assert_eq!(pongs.load(Ordering::Relaxed), pings, "pongs missing");
+                stats.keepalive_pongs += finished(&pongs, "server close");
                 stats.server_closes += 1;
             }
             2 => {
@@ -296,12 +349,13 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
             }
             3..=12 => {
                 // A ping, then an echo: the pong arrives before the echo does.
-                let (c, pongs, pings) = &mut conns[i];
-                c.write_ping(&rng.next().to_be_bytes()).unwrap();
-                *pings += 1;
+                let (c, pongs) = &mut conns[i];
+                let payload = rng.next().to_be_bytes();
+                pongs.lock().unwrap().outstanding.push_back(payload);
+                c.write_ping(&payload).unwrap();
                 stats.pings += 1;
                 echo(c, &mut rng, &mut out, &mut back);
-                assert_eq!(pongs.load(Ordering::Relaxed), *pings, "pong missing");
+                pongs.lock().unwrap().check("ping, then an echo");
                 stats.echoed += 1;
                 stats.bytes += out.len() as u64;
             }
@@ -312,17 +366,23 @@ fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
             }
         }
         while conns.len() < pool {
-            let (c, p) = dial(&url, rng.below(2) == 0);
-            conns.push((c, p, 0));
+            conns.push(dial(&url, rng.below(2) == 0));
             stats.dialed += 1;
         }
     }
-    for (mut c, pongs, pings) in conns {
+    for (mut c, pongs) in conns {
         c.close(CloseCode::NORMAL, "the end").expect("final close");
-        assert_eq!(pongs.load(Ordering::Relaxed), pings, "pongs missing");
+        stats.keepalive_pongs += finished(&pongs, "final close");
         stats.client_closes += 1;
     }
     stats
+}
+
+/// Checks a closed connection's pongs; returns how many answered keepalive pings.
+fn finished(pongs: &SharedPongs, what: &str) -> u64 {
+    let pongs = pongs.lock().unwrap();
+    pongs.check(what);
+    pongs.keepalive
 }
 
 /// Runs the whole soak once and returns what the clients did.
@@ -336,7 +396,7 @@ fn run(secs: u64, conns: usize, workers: usize) -> (ClientStats, Arc<ServerStats
         .map(|w| {
             let url = url.clone();
             let pool = conns / workers + usize::from(w < conns % workers);
-            thread::spawn(move || worker(0x9e37_79b9_7f4a_7c15 ^ w as u64, url, pool.max(1), until))
+            thread::spawn(move || worker(w as u64, url, pool.max(1), until))
         })
         .collect();
     let mut total = ClientStats::default();
@@ -346,6 +406,7 @@ fn run(secs: u64, conns: usize, workers: usize) -> (ClientStats, Arc<ServerStats
         total.echoed += s.echoed;
         total.bytes += s.bytes;
         total.pings += s.pings;
+        total.keepalive_pongs += s.keepalive_pongs;
         total.client_closes += s.client_closes;
         total.server_closes += s.server_closes;
         total.aborts += s.aborts;
@@ -432,7 +493,8 @@ fn soak() {
     );
 
     eprintln!(
-        "soak: {took:.1?}, {} connections ({} open at once), {} echoes ({:.1} MB), {} pings, \
+        "soak: {took:.1?}, {} connections ({} open at once), {} echoes ({:.1} MB), {} pings \
+         (and {} keepalive pongs), \
          closes: {} by client, {} by server, {} aborts; peak heap {:.1} MB ({} B per open \
          connection, both ends); threads {threads0}->{}, fds {fds0}->{}, heap {heap0}->{heap}",
         client.dialed,
@@ -440,6 +502,7 @@ fn soak() {
         client.echoed,
         client.bytes as f64 / 1e6,
         client.pings,
+        client.keepalive_pongs,
         client.client_closes,
         client.server_closes,
         client.aborts,
