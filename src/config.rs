@@ -6,14 +6,57 @@
 use std::time::Duration;
 
 use crate::deflate::DeflateConfig;
-use crate::timer::Keepalive;
+use crate::frame::MAX_HEADER_LEN;
+use crate::proto::MAX_CONTROL_PAYLOAD;
 
 /// The smallest read or write buffer: a frame header and a whole control frame must fit.
 pub const MIN_BUFFER_SIZE: usize = 256;
 
 // A frame header and a whole control frame must fit in the smallest read buffer.
-const _: () =
-    assert!(MIN_BUFFER_SIZE >= crate::frame::MAX_HEADER_LEN + crate::frame::MAX_CONTROL_PAYLOAD);
+const _: () = assert!(MIN_BUFFER_SIZE >= MAX_HEADER_LEN + MAX_CONTROL_PAYLOAD);
+
+/// Detecting a dead peer while the application blocks reading: after `ping_interval` with
+/// nothing heard from the peer, wsio sends a ping; if still nothing has been heard when
+/// `timeout` has passed since the peer was last heard, the peer is taken for dead: wsio
+/// sends close 1001, drops the connection, and the read returns
+/// [`Error::KeepaliveTimeout`](crate::Error::KeepaliveTimeout). Any frame counts as being
+/// heard. Works for streams that can time out ([`Stream`](crate::Stream)), with or
+/// without [`split`](crate::Conn::split).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Keepalive {
+    ping_interval: Duration,
+    timeout: Duration,
+}
+
+impl Default for Keepalive {
+    /// iris's defaults: a ping after 54 seconds of silence, dead after 60.
+    fn default() -> Keepalive {
+        Keepalive::new(Duration::from_secs(54), Duration::from_secs(60))
+    }
+}
+
+impl Keepalive {
+    /// Ping after `ping_interval` of silence; dead after `timeout` of silence. The interval
+    /// is at least 1 ms; the timeout is raised to at least the interval plus 10 ms, to give
+    /// the pong a chance.
+    pub fn new(ping_interval: Duration, timeout: Duration) -> Keepalive {
+        let ping_interval = ping_interval.max(Duration::from_millis(1));
+        Keepalive {
+            ping_interval,
+            timeout: timeout.max(ping_interval + Duration::from_millis(10)),
+        }
+    }
+
+    /// The silence after which a ping is sent.
+    pub fn ping_interval(&self) -> Duration {
+        self.ping_interval
+    }
+
+    /// The silence after which the peer is taken for dead.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
 
 /// When buffered outgoing frames reach the stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -165,7 +208,10 @@ impl ConfigBuilder {
 
     /// The read buffer: how much is asked of the stream per read when frames are small.
     /// Payload reads into a caller's buffer at least this large bypass it. Allocated on the
-    /// first read; it never grows. Values below [`MIN_BUFFER_SIZE`] are raised to it.
+    /// first read. While reads fill it (the peer sends faster than the application reads)
+    /// it doubles, up to 64 KiB (or this size, if larger), and it drops back to this size
+    /// after a read that brings in less than an eighth of it. Values below
+    /// [`MIN_BUFFER_SIZE`] are raised to it.
     ///
     /// Defaults to 4 KiB, so an idle connection costs a few KiB, not tungstenite's 128 KiB.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
@@ -176,7 +222,9 @@ impl ConfigBuilder {
     /// The write buffer: small frames are built in it so that header and payload leave in
     /// one write, and a streamed message is cut into frames of about this size. Large
     /// payloads are written from the caller's memory without a copy (server) or masked
-    /// through it in chunks (client). Allocated on the first write. Values below
+    /// through it in chunks (client). Allocated on the first write. With
+    /// [`FlushPolicy::Batched`] it doubles while batches fill it, up to 64 KiB (or this
+    /// size, if larger), and drops back to this size after a small batch. Values below
     /// [`MIN_BUFFER_SIZE`] are raised to it.
     ///
     /// Defaults to 4 KiB.

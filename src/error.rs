@@ -6,9 +6,8 @@
 
 use std::{error, fmt, io};
 
-use crate::close::{CloseCode, CloseStatus};
-use crate::handshake::Response;
-use crate::message::MessageKind;
+use crate::http::{HeadError, Response};
+use crate::proto::{CloseCode, CloseStatus, MessageKind};
 
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,19 +23,23 @@ pub enum Error {
     /// The connection was already closed or failed; the operation did nothing.
     AlreadyClosed,
     /// The transport failed. `UnexpectedEof` means the peer went away without a close frame.
+    /// `WouldBlock` comes from a non-blocking stream (or one whose own timeout wsio did not
+    /// set, as Unix sockets report it): nothing was lost and the read can be repeated; a
+    /// write that had sent part of a frame is [`Error::Poisoned`] instead.
     Io(io::Error),
     /// A read or write deadline passed, or the stream's own timeout fired, at a frame
     /// boundary: nothing was lost, the connection is usable, and the call can be repeated.
     Timeout,
-    /// An operation stopped in the middle of a frame (a deadline passed with part of a frame
-    /// read or written), so the stream is no longer at a frame boundary: the connection is
-    /// unusable, and every later call returns this.
+    /// A deadline passed (or, for a write, a non-blocking stream would block) with part of
+    /// a frame read or written, so the stream is no longer at a frame boundary: the
+    /// connection is unusable, and every later call returns this.
     Poisoned(Poison),
     /// The keepalive found the peer silent past its timeout: wsio sent close 1001 and
     /// dropped the connection (status 1006).
     KeepaliveTimeout,
     /// The peer broke RFC 6455. wsio sent a close frame with [`ProtocolError::close_code`]
-    /// (1002 or 1007) and the connection is failed: this error repeats on every later call.
+    /// (1002, or 1007 for a payload that is not what it claims) and the connection is
+    /// failed: this error repeats on every later call.
     Protocol(ProtocolError),
     /// The peer exceeded a configured limit. wsio sent close 1009 and the connection is
     /// failed: this error repeats on every later call.
@@ -64,24 +67,29 @@ pub enum Error {
 }
 
 impl Error {
-    /// The close code wsio sent because of this error, if it sent one.
+    /// The close code wsio sent because of this error, if it sent one: the protocol
+    /// error's code, 1009 for a limit, 1001 when the keepalive gave up on the peer.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
             Error::Capacity(_) => Some(CloseCode::MESSAGE_TOO_BIG),
+            Error::KeepaliveTimeout => Some(CloseCode::GOING_AWAY),
             _ => None,
         }
     }
 
-    /// Whether this is [`Error::Timeout`] (or an I/O timeout from a stream wsio does not
-    /// manage): the connection is usable and the call can be repeated.
+    /// Whether this is [`Error::Timeout`]: a deadline passed at a frame boundary, the
+    /// connection is usable and the call can be repeated.
     pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout)
+    }
+
+    /// Whether the call stopped without losing anything and can simply be repeated: a
+    /// timeout at a frame boundary, or a stream that would block.
+    pub(crate) fn is_resumable(&self) -> bool {
         match self {
             Error::Timeout => true,
-            Error::Io(e) => matches!(
-                e.kind(),
-                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-            ),
+            Error::Io(e) => e.kind() == io::ErrorKind::WouldBlock,
             _ => false,
         }
     }
@@ -193,14 +201,29 @@ impl From<UrlError> for Error {
     }
 }
 
-/// Why a connection became unusable.
+impl From<HeadError> for Error {
+    fn from(e: HeadError) -> Error {
+        match e {
+            HeadError::TooLarge => HandshakeError::TooLarge.into(),
+            HeadError::TooManyHeaders => HandshakeError::TooManyHeaders.into(),
+            HeadError::Malformed => HandshakeError::Malformed.into(),
+            HeadError::Timeout => HandshakeError::Timeout.into(),
+            HeadError::Eof => HandshakeError::Eof.into(),
+            HeadError::Io(e) => Error::Io(e),
+        }
+    }
+}
+
+/// Why a connection became unusable: the stream stopped in the middle of a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Poison {
-    /// A read timed out with part of a frame read.
+    /// A read deadline (or the stream's own timeout) passed with part of a frame read.
     ReadTimeoutMidFrame,
-    /// A write timed out, or failed, with part of a frame written.
+    /// A write deadline (or the stream's own timeout) passed with part of a frame written.
     WriteTimeoutMidFrame,
+    /// A non-blocking stream would block with part of a frame written.
+    WriteWouldBlockMidFrame,
 }
 
 impl fmt::Display for Poison {
@@ -208,6 +231,9 @@ impl fmt::Display for Poison {
         f.write_str(match self {
             Poison::ReadTimeoutMidFrame => "a read timed out in the middle of a frame",
             Poison::WriteTimeoutMidFrame => "a write timed out in the middle of a frame",
+            Poison::WriteWouldBlockMidFrame => {
+                "a non-blocking write would block in the middle of a frame"
+            }
         })
     }
 }
@@ -249,7 +275,9 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The close code wsio sends for this error: 1007 for bad UTF-8, 1002 for the rest.
+    /// The close code wsio sends for this error: 1007 (invalid payload) for a payload that
+    /// is not what it claims (text or a close reason that is not UTF-8, compressed data that
+    /// does not inflate), 1002 (protocol error) for the rest.
     pub fn close_code(&self) -> CloseCode {
         match self {
             ProtocolError::InvalidUtf8
@@ -515,27 +543,26 @@ impl error::Error for UrlError {
     }
 }
 
-/// A failure that repeats on every later call because the stream state is corrupt
-/// (gorilla's sticky `readErr`).
-#[derive(Clone, Debug)]
+/// A failure of one direction that repeats on every later call because the stream state is
+/// corrupt (gorilla's sticky `readErr`). How the connection ended is not kept here: that is
+/// the closing handshake's state.
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Sticky {
     Protocol(ProtocolError),
     Capacity(CapacityError),
     Io(io::ErrorKind, &'static str),
     Poisoned(Poison),
     Keepalive,
-    Closed,
 }
 
 impl Sticky {
-    pub(crate) fn to_error(&self) -> Error {
+    pub(crate) fn to_error(self) -> Error {
         match self {
-            Sticky::Protocol(e) => Error::Protocol(*e),
-            Sticky::Capacity(e) => Error::Capacity(*e),
-            Sticky::Io(kind, what) => Error::Io(io::Error::new(*kind, *what)),
-            Sticky::Poisoned(p) => Error::Poisoned(*p),
+            Sticky::Protocol(e) => Error::Protocol(e),
+            Sticky::Capacity(e) => Error::Capacity(e),
+            Sticky::Io(kind, what) => Error::Io(io::Error::new(kind, what)),
+            Sticky::Poisoned(p) => Error::Poisoned(p),
             Sticky::Keepalive => Error::KeepaliveTimeout,
-            Sticky::Closed => Error::AlreadyClosed,
         }
     }
 }
@@ -581,5 +608,23 @@ mod tests {
             Error::Capacity(CapacityError::MessageTooLarge { limit: 1 }).close_code(),
             Some(CloseCode::MESSAGE_TOO_BIG)
         );
+        assert_eq!(
+            Error::KeepaliveTimeout.close_code(),
+            Some(CloseCode::GOING_AWAY)
+        );
+        for e in [
+            ProtocolError::InvalidCloseReason,
+            ProtocolError::InvalidDeflateData,
+        ] {
+            assert_eq!(e.close_code(), CloseCode::INVALID_PAYLOAD, "{e}");
+        }
+    }
+
+    #[test]
+    fn would_block_is_not_a_timeout() {
+        let would_block = Error::Io(io::ErrorKind::WouldBlock.into());
+        assert!(!would_block.is_timeout());
+        assert!(would_block.is_resumable());
+        assert!(Error::Timeout.is_timeout() && Error::Timeout.is_resumable());
     }
 }

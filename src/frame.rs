@@ -1,4 +1,5 @@
-//! Frame headers (RFC 6455 section 5.2), parsed from and encoded into byte slices.
+//! Frame headers (RFC 6455 section 5.2), parsed from and encoded into byte slices, and the
+//! payload of close frames (section 5.5.1).
 //!
 //! This module is sans-IO: it never reads or writes a stream and never allocates. A caller
 //! hands [`FrameHeader::parse`] whatever bytes it has; "not enough bytes yet" is the normal
@@ -15,63 +16,12 @@
 //! assert_eq!(FrameHeader::parse(&out[..1]), Ok(None)); // incomplete
 //! ```
 
-use crate::error::ProtocolError;
+use crate::error::{InvalidInput, ProtocolError};
+use crate::proto::{CloseCode, CloseFrame, MAX_REASON_LEN};
+pub use crate::proto::{MAX_CONTROL_PAYLOAD, OpCode};
 
 /// The longest frame header: 2 bytes, an 8-byte extended payload length and a 4-byte masking key.
 pub const MAX_HEADER_LEN: usize = 14;
-
-/// The largest payload a control frame may carry (RFC 6455 section 5.5).
-pub const MAX_CONTROL_PAYLOAD: usize = 125;
-
-/// A frame's opcode (RFC 6455 section 5.2). Reserved opcodes are not representable; parsing one
-/// is a [`ProtocolError::ReservedOpcode`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OpCode {
-    /// `0x0`: continues a fragmented data message.
-    Continuation,
-    /// `0x1`: the first frame of a text message.
-    Text,
-    /// `0x2`: the first frame of a binary message.
-    Binary,
-    /// `0x8`: starts or answers the closing handshake.
-    Close,
-    /// `0x9`: asks the peer for a pong.
-    Ping,
-    /// `0xA`: answers a ping, or a one-way heartbeat.
-    Pong,
-}
-
-impl OpCode {
-    /// The opcode for the 4-bit value `bits`, or `None` for a reserved value (3-7, 0xB-0xF).
-    pub const fn from_bits(bits: u8) -> Option<OpCode> {
-        match bits {
-            0x0 => Some(OpCode::Continuation),
-            0x1 => Some(OpCode::Text),
-            0x2 => Some(OpCode::Binary),
-            0x8 => Some(OpCode::Close),
-            0x9 => Some(OpCode::Ping),
-            0xA => Some(OpCode::Pong),
-            _ => None,
-        }
-    }
-
-    /// The 4-bit wire value.
-    pub const fn bits(self) -> u8 {
-        match self {
-            OpCode::Continuation => 0x0,
-            OpCode::Text => 0x1,
-            OpCode::Binary => 0x2,
-            OpCode::Close => 0x8,
-            OpCode::Ping => 0x9,
-            OpCode::Pong => 0xA,
-        }
-    }
-
-    /// Whether this is a control opcode (close, ping, pong).
-    pub const fn is_control(self) -> bool {
-        self.bits() & 0x8 != 0
-    }
-}
 
 /// A parsed frame header: everything before the payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +177,62 @@ impl FrameHeader {
     }
 }
 
+/// Parses a received close payload: `None` for an empty payload.
+pub(crate) fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, ProtocolError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(ProtocolError::InvalidClosePayload),
+        [hi, lo, reason @ ..] => {
+            let code = CloseCode::from_u16(u16::from_be_bytes([*hi, *lo]));
+            if !code.is_sendable() {
+                return Err(ProtocolError::InvalidCloseCode(code.as_u16()));
+            }
+            let reason =
+                std::str::from_utf8(reason).map_err(|_| ProtocolError::InvalidCloseReason)?;
+            Ok(Some(CloseFrame {
+                code,
+                reason: reason.to_owned(),
+            }))
+        }
+    }
+}
+
+/// Checks a close code and reason the application wants to send.
+pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), InvalidInput> {
+    if !code.is_sendable() {
+        return Err(InvalidInput::CloseCode(code.as_u16()));
+    }
+    if reason.len() > MAX_REASON_LEN {
+        return Err(InvalidInput::CloseReasonTooLong(reason.len()));
+    }
+    Ok(())
+}
+
+/// Checks a ping or pong payload the application wants to send.
+pub(crate) fn check_control(payload: &[u8]) -> Result<(), InvalidInput> {
+    if payload.len() > MAX_CONTROL_PAYLOAD {
+        return Err(InvalidInput::ControlPayloadTooLong(payload.len()));
+    }
+    Ok(())
+}
+
+/// Encodes a close payload already checked by [`check_close`] (`None`: no code, an empty
+/// payload) into `out`; returns its length.
+pub(crate) fn encode_close(
+    frame: Option<(CloseCode, &str)>,
+    out: &mut [u8; MAX_CONTROL_PAYLOAD],
+) -> usize {
+    match frame {
+        None => 0,
+        Some((code, reason)) => {
+            let reason = &reason.as_bytes()[..reason.len().min(MAX_REASON_LEN)];
+            out[..2].copy_from_slice(&code.as_u16().to_be_bytes());
+            out[2..2 + reason.len()].copy_from_slice(reason);
+            2 + reason.len()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +341,63 @@ mod tests {
     fn non_minimal_lengths_are_accepted() {
         let (header, n) = FrameHeader::parse(&[0x82, 126, 0, 5]).unwrap().unwrap();
         assert_eq!((header.payload_len, n), (5, 4));
+    }
+
+    #[test]
+    fn close_payload_empty_one_byte_and_code_only() {
+        assert_eq!(parse_close(&[]), Ok(None));
+        assert_eq!(parse_close(&[3]), Err(ProtocolError::InvalidClosePayload));
+        assert_eq!(
+            parse_close(&[0x03, 0xE8]),
+            Ok(Some(CloseFrame {
+                code: CloseCode::NORMAL,
+                reason: String::new()
+            }))
+        );
+    }
+
+    #[test]
+    fn close_payload_rejects_unsendable_codes_and_bad_reasons() {
+        for code in [
+            0u16, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000,
+        ] {
+            assert_eq!(
+                parse_close(&code.to_be_bytes()),
+                Err(ProtocolError::InvalidCloseCode(code))
+            );
+        }
+        assert_eq!(
+            parse_close(&[0x03, 0xE8, 0xff]),
+            Err(ProtocolError::InvalidCloseReason)
+        );
+    }
+
+    #[test]
+    fn close_payload_round_trips_with_a_full_length_reason() {
+        let code = CloseCode::from_u16(4000);
+        let reason = "r".repeat(MAX_REASON_LEN);
+        check_close(code, &reason).unwrap();
+        let mut out = [0u8; MAX_CONTROL_PAYLOAD];
+        let n = encode_close(Some((code, &reason)), &mut out);
+        assert_eq!(n, MAX_CONTROL_PAYLOAD);
+        let frame = parse_close(&out[..n]).unwrap().unwrap();
+        assert_eq!((frame.code, frame.reason), (code, reason));
+    }
+
+    #[test]
+    fn outgoing_close_and_control_checks() {
+        assert_eq!(
+            check_close(CloseCode::NO_STATUS, ""),
+            Err(InvalidInput::CloseCode(1005))
+        );
+        assert_eq!(
+            check_close(CloseCode::NORMAL, &"x".repeat(124)),
+            Err(InvalidInput::CloseReasonTooLong(124))
+        );
+        assert_eq!(check_control(&[0; 125]), Ok(()));
+        assert_eq!(
+            check_control(&[0; 126]),
+            Err(InvalidInput::ControlPayloadTooLong(126))
+        );
     }
 }

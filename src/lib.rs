@@ -167,110 +167,57 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-mod close;
-mod config;
-mod conn;
-mod control;
-mod deflate;
-mod error;
-pub mod frame;
-mod handshake;
+// The house, from the ground up; an import only ever points to a module listed above it.
+// Ground: the protocol's vocabulary and pieces that need nothing else of the crate.
 pub mod mask;
-mod message;
-mod prepared;
-mod reader;
-mod split;
+mod proto;
 mod stream;
-pub mod testing;
-mod timer;
 mod utf8;
+// HTTP heads, and the errors everything reports.
+mod error;
+mod http;
+// The sans-IO codec, its settings and compression.
+mod config;
+mod deflate;
+pub mod frame;
+mod prepared;
+// The two state machines: frames in, messages out; messages in, frames out.
+mod reader;
 mod writer;
+// The sides: time on the read side, the deadline writer, the output, the closing handshake,
+// the handlers, and the read and write sides every face delegates to.
+mod close;
+mod deadline;
+mod handlers;
+mod link;
+mod message;
+mod output;
+mod read_side;
+mod shared;
+mod timer;
+mod write_side;
+// The faces, their shared methods written once, and the handshakes at the edge.
+mod conn;
+mod face;
+mod handshake;
+mod split;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
-pub use close::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN};
-pub use config::{Config, ConfigBuilder, FlushPolicy, MIN_BUFFER_SIZE};
-pub use conn::{Conn, Role};
-pub use control::{CloseHandler, PingHandler, PongHandler, Replier};
+pub use config::{Config, ConfigBuilder, FlushPolicy, Keepalive, MIN_BUFFER_SIZE};
+pub use conn::Conn;
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{
     CapacityError, Error, HandshakeError, InvalidInput, Poison, ProtocolError, Result, UrlError,
 };
-pub use handshake::{
-    Dialer, Headers, Rejection, Request, Response, SubprotocolOrder, Upgrader, accept_key, dial,
-};
-pub use message::{Message, MessageKind, MessageReader, MessageWriter};
+pub use handlers::Replier;
+pub use handshake::{Dialer, Rejection, SubprotocolOrder, Upgrader, accept_key, dial};
+pub use http::{Headers, Request, Response};
+pub use message::{Message, MessageReader, MessageWriter};
 pub use prepared::PreparedMessage;
-pub use split::{Handle, ReadHalf, ReuniteError, Split, WriteHalf};
+pub use proto::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN, MessageKind, Role};
+pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf};
 pub use stream::Stream;
-pub use timer::Keepalive;
-
-/// Internals exposed for wsio's own benchmarks and fuzz targets. Not part of the API: no
-/// semver promise, may change in any release.
-#[doc(hidden)]
-pub mod __private {
-    pub use crate::utf8::{InvalidUtf8, Utf8Validator};
-
-    /// How many extensions a `Sec-WebSocket-Extensions` value holds, if it parses.
-    pub fn parse_extensions(value: &str) -> Option<usize> {
-        crate::deflate::parse_extensions(value).map(|e| e.len())
-    }
-
-    /// The server's answer to offers, as the Upgrader computes it.
-    pub fn negotiate_server(
-        values: &[&str],
-        config: &crate::DeflateConfig,
-    ) -> Option<(crate::DeflateParams, String)> {
-        crate::deflate::negotiate_server(values.iter().copied(), config)
-    }
-
-    /// The client's check of an answer, as the Dialer does it.
-    pub fn accept_response(
-        value: &str,
-        config: &crate::DeflateConfig,
-    ) -> Result<crate::DeflateParams, String> {
-        crate::deflate::accept_response(value, config)
-    }
-
-    /// Inflates one message's payload (as received: the tail stripped) with a decompressor
-    /// for a peer window of `window_bits`, producing at most `limit` bytes; `None` for data
-    /// that does not inflate or goes past the limit.
-    pub fn inflate_message(
-        inflater: &mut crate::deflate::Inflater,
-        payload: &[u8],
-        limit: usize,
-    ) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        let input = [payload, &crate::deflate::TAIL[..]].concat();
-        let mut at = 0;
-        loop {
-            let (taken, written, ended) = inflater.inflate(&input[at..], &mut buf).ok()?;
-            at += taken;
-            out.extend_from_slice(&buf[..written]);
-            if out.len() > limit {
-                return None;
-            }
-            if taken == 0 && written == 0 && !ended {
-                break;
-            }
-            if at == input.len() && written < buf.len() {
-                break;
-            }
-        }
-        inflater.end_message();
-        Some(out)
-    }
-
-    /// A decompressor for a peer compressing with `window_bits`.
-    pub fn inflater(window_bits: u8, no_context_takeover: bool) -> crate::deflate::Inflater {
-        let params = crate::DeflateParams {
-            server_no_context_takeover: no_context_takeover,
-            client_no_context_takeover: no_context_takeover,
-            server_max_window_bits: window_bits,
-            client_max_window_bits: window_bits,
-        };
-        params.inflater(crate::Role::Client)
-    }
-}
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

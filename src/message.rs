@@ -4,35 +4,8 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use crate::error::{Error, Result};
-use crate::frame::OpCode;
+use crate::proto::MessageKind;
 use crate::reader::{Reader, Wire};
-
-/// The two kinds of data message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MessageKind {
-    /// UTF-8 text. wsio checks incoming text as it arrives and refuses to send invalid text.
-    Text,
-    /// Arbitrary bytes.
-    Binary,
-}
-
-impl MessageKind {
-    pub(crate) fn opcode(self) -> OpCode {
-        match self {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        }
-    }
-}
-
-impl fmt::Display for MessageKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MessageKind::Text => "text",
-            MessageKind::Binary => "binary",
-        })
-    }
-}
 
 /// A whole data message.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -144,11 +117,12 @@ impl fmt::Debug for MessageReader<'_> {
     }
 }
 
-/// What a [`MessageWriter`] writes into: the connection's writer and stream, or a writer half.
+/// What a [`MessageWriter`] writes into: a connection's write side, or a writer half's.
 pub(crate) trait Sink {
     fn stream_write(&mut self, data: &[u8]) -> Result<()>;
     fn stream_flush(&mut self) -> Result<()>;
     fn stream_finish(&mut self) -> Result<()>;
+    /// Gives the message up. Runs in `Drop`: no I/O, no lock that can block.
     fn stream_abandon(&mut self);
 }
 

@@ -4,11 +4,10 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use flate2::{Compress, Compression, FlushCompress};
-
-use crate::deflate::TAIL;
+use crate::deflate::codec;
 use crate::error::{InvalidInput, Result};
-use crate::message::MessageKind;
+use crate::proto::MessageKind;
+use crate::utf8;
 
 /// A message checked and compressed once, then written to any number of connections with
 /// [`Conn::write_prepared`](crate::Conn::write_prepared) or
@@ -59,7 +58,7 @@ impl PreparedMessage {
     ///
     /// As [`new`](Self::new).
     pub fn with_level(kind: MessageKind, data: Vec<u8>, level: u32) -> Result<PreparedMessage> {
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&data).is_err() {
+        if kind == MessageKind::Text && utf8::check(&data).is_err() {
             return Err(InvalidInput::InvalidUtf8.into());
         }
         Ok(PreparedMessage {
@@ -86,33 +85,8 @@ impl PreparedMessage {
     /// first use.
     pub(crate) fn compressed(&self, window_bits: u8) -> &[u8] {
         let bits = window_bits.clamp(9, 15);
-        self.inner.compressed[usize::from(bits - 9)].get_or_init(|| {
-            let data = &self.inner.data;
-            let mut compress =
-                Compress::new_with_window_bits(Compression::new(self.inner.level), false, bits);
-            let mut out = Vec::with_capacity(data.len() / 2 + 64);
-            let mut input = &data[..];
-            loop {
-                if out.capacity() - out.len() < 64 {
-                    out.reserve(out.capacity().max(1024));
-                }
-                let before = compress.total_in();
-                // Into a buffer with room, raw deflate cannot fail.
-                let _ = compress.compress_vec(input, &mut out, FlushCompress::Sync);
-                input = &input[(compress.total_in() - before) as usize..];
-                if input.is_empty() && out.len() < out.capacity() {
-                    break;
-                }
-            }
-            if out.ends_with(&TAIL) {
-                out.truncate(out.len() - TAIL.len());
-            }
-            if out.is_empty() {
-                out.push(0x00);
-            }
-            out.shrink_to_fit();
-            out
-        })
+        self.inner.compressed[usize::from(bits - 9)]
+            .get_or_init(|| codec::compress_whole(&self.inner.data, self.inner.level, bits))
     }
 }
 

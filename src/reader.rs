@@ -11,14 +11,15 @@
 
 use std::io;
 
-use crate::close::{self, CloseCode, CloseFrame, CloseStatus};
 use crate::config::Config;
-use crate::conn::Role;
-use crate::deflate::{DeflateParams, Inflater, TAIL};
-use crate::error::{CapacityError, Error, ProtocolError, Result, Sticky};
-use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode};
+use crate::deflate::DeflateParams;
+use crate::deflate::codec::{Finished, Inflater};
+use crate::error::{CapacityError, Error, Poison, ProtocolError, Result, Sticky};
+use crate::frame::{self, FrameHeader};
 use crate::mask::apply_mask;
-use crate::message::MessageKind;
+use crate::proto::{
+    CloseCode, CloseFrame, CloseStatus, MAX_CONTROL_PAYLOAD, MessageKind, OpCode, Role,
+};
 use crate::utf8::Utf8Validator;
 
 /// A control frame that arrived, handed to the connection.
@@ -29,10 +30,24 @@ pub(crate) enum Control<'a> {
     Close(Option<CloseFrame>),
 }
 
+/// Why a read from the stream brought no bytes.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// A deadline passed (the application's or the closing handshake's), or the stream's
+    /// own timeout fired.
+    TimedOut,
+    /// The keepalive found the peer silent past its timeout.
+    PeerSilent,
+    /// A non-blocking stream has nothing to give now.
+    WouldBlock,
+    /// The stream failed.
+    Io(io::Error),
+}
+
 /// What the read state machine needs from the rest of the connection.
 pub(crate) trait Wire {
     /// Reads from the stream. Flushes batched writes first: the connection is about to block.
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError>;
 
     /// Handles a control frame: answer pings, run handlers, take part in the closing
     /// handshake. A close frame ends with `Err(Error::Closed(status))`.
@@ -45,6 +60,9 @@ pub(crate) trait Wire {
     /// The stream failed or ended without a close frame. Returns the status if the
     /// connection had already been closed from this side.
     fn abort(&mut self) -> Option<CloseStatus>;
+
+    /// Whether the closing handshake is over: nothing more is read.
+    fn is_closed(&self) -> bool;
 }
 
 /// Buffered bytes from the stream: `data[pos..end]` is unread.
@@ -111,7 +129,7 @@ impl ReadBuf {
 
     /// One read from the wire into the free space. Only called when fewer bytes are buffered
     /// than a header plus control payload, so compacting first copies little.
-    fn fill(&mut self, wire: &mut (impl Wire + ?Sized)) -> io::Result<usize> {
+    fn fill(&mut self, wire: &mut (impl Wire + ?Sized)) -> Result<usize, ReadError> {
         if self.end == 0 && self.data.len() != self.size {
             self.data = vec![0; self.size];
         }
@@ -121,22 +139,15 @@ impl ReadBuf {
             self.pos = 0;
         }
         debug_assert!(self.end < self.data.len());
-        loop {
-            let space = self.data.len() - self.end;
-            match wire.read(&mut self.data[self.end..]) {
-                Ok(n) => {
-                    self.end += n;
-                    if n == space {
-                        self.size = (self.size * 2).min(MAX_READ_BUFFER.max(self.base));
-                    } else if n < self.data.len() / 8 {
-                        self.size = self.base;
-                    }
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+        let space = self.data.len() - self.end;
+        let n = wire.read(&mut self.data[self.end..])?;
+        self.end += n;
+        if n == space {
+            self.size = (self.size * 2).min(MAX_READ_BUFFER.max(self.base));
+        } else if n < self.data.len() / 8 {
+            self.size = self.base;
         }
+        Ok(n)
     }
 }
 
@@ -154,10 +165,20 @@ enum FramePhase {
     },
 }
 
+/// How a message's payload is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    /// As is.
+    Plain,
+    /// Compressed with permessage-deflate (its first frame had RSV1).
+    Deflated,
+}
+
 /// The data message being read.
 #[derive(Clone, Copy, Debug)]
 struct InMessage {
     kind: MessageKind,
+    coding: Coding,
     /// The current frame has FIN set: the message ends with it.
     last_frame: bool,
     /// Payload bytes declared so far, as on the wire.
@@ -166,8 +187,6 @@ struct InMessage {
     delivered: u64,
     /// Present for text messages.
     utf8: Option<Utf8Validator>,
-    /// For a compressed message, how much of the deflate tail has been fed to the inflater.
-    compressed: Option<usize>,
 }
 
 /// The read half of a connection's protocol state.
@@ -183,8 +202,9 @@ pub(crate) struct Reader {
     /// For a compressed frame: how many bytes at the front of the buffer are already
     /// unmasked (inflating may leave input behind for the next call).
     unmasked: usize,
-    /// A whole-message read that timed out between frames: the message's kind and what was
-    /// read of it, for the next whole-message read to continue.
+    /// A whole-message read that stopped and can be repeated (a timeout between frames, a
+    /// stream that would block): the message's kind and what was read of it, for the next
+    /// whole-message read to continue.
     pending: Option<(MessageKind, Vec<u8>)>,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
@@ -211,10 +231,11 @@ impl Reader {
         }
     }
 
-    /// Reads a whole message onto `out` (cleared first), continuing one a timed-out call left
+    /// Reads a whole message onto `out` (cleared first), continuing one a stopped call left
     /// behind. With `expect`, a message of the other kind is skipped and reported; over
-    /// `limit` bytes it is skipped and reported too. A timeout between frames keeps what was
-    /// read, so that the same call, repeated, returns the whole message.
+    /// `limit` bytes it is skipped and reported too. A stop that loses nothing (a timeout
+    /// between frames, a stream that would block) keeps what was read, so that the same
+    /// call, repeated, returns the whole message.
     pub(crate) fn read_whole<W: Wire + ?Sized>(
         &mut self,
         wire: &mut W,
@@ -244,9 +265,9 @@ impl Reader {
         }
         match self.read_to_end(wire, out, filled, limit) {
             Ok(()) => Ok(kind),
-            Err(Error::Timeout) if self.message.is_some() => {
+            Err(e) if e.is_resumable() && self.message.is_some() => {
                 self.pending = Some((kind, out.clone()));
-                Err(Error::Timeout)
+                Err(e)
             }
             Err(e) => Err(e),
         }
@@ -293,19 +314,12 @@ impl Reader {
                     return Err(Error::MessageTooLong { limit: dst.len() });
                 }
                 Ok((n, false)) => filled += n,
-                Err(Error::Timeout) if self.message.is_some() => {
+                Err(e) if e.is_resumable() && self.message.is_some() => {
                     self.pending = Some((kind, dst[..filled].to_vec()));
-                    return Err(Error::Timeout);
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
             }
-        }
-    }
-
-    /// Marks the reader finished: later reads return `AlreadyClosed`.
-    pub(crate) fn set_closed(&mut self) {
-        if self.failed.is_none() {
-            self.failed = Some(Sticky::Closed);
         }
     }
 
@@ -322,9 +336,11 @@ impl Reader {
         }
     }
 
-    fn check(&self) -> Result<()> {
-        match &self.failed {
+    /// A failure of this reader repeats; after the closing handshake, nothing is read.
+    fn check<W: Wire + ?Sized>(&self, wire: &W) -> Result<()> {
+        match self.failed {
             Some(sticky) => Err(sticky.to_error()),
+            None if wire.is_closed() => Err(Error::AlreadyClosed),
             None => Ok(()),
         }
     }
@@ -332,7 +348,7 @@ impl Reader {
     /// Skips the rest of the current message, if any, and reads up to the first frame of the
     /// next data message, handling control frames on the way.
     pub(crate) fn next_message<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Result<MessageKind> {
-        self.check()?;
+        self.check(wire)?;
         // A timed-out whole-message read left this behind; the message is being skipped.
         self.pending = None;
         while self.message.is_some() {
@@ -348,12 +364,12 @@ impl Reader {
     /// Reads payload of the current message into `dst`; `Ok(0)` at its end (or when `dst`
     /// is empty, or when no message is in progress).
     pub(crate) fn read<W: Wire + ?Sized>(&mut self, wire: &mut W, dst: &mut [u8]) -> Result<usize> {
-        self.check()?;
+        self.check(wire)?;
         loop {
             let Some(message) = self.message else {
                 return Ok(0);
             };
-            if message.compressed.is_some() {
+            if message.coding == Coding::Deflated {
                 return self.read_compressed(wire, dst);
             }
             if self.frame_remaining() > 0 {
@@ -450,11 +466,15 @@ impl Reader {
                 } else {
                     MessageKind::Binary
                 },
+                coding: if header.rsv1 {
+                    Coding::Deflated
+                } else {
+                    Coding::Plain
+                },
                 last_frame: false,
                 size: 0,
                 delivered: 0,
                 utf8: (header.opcode == OpCode::Text).then(Utf8Validator::default),
-                compressed: header.rsv1.then_some(0),
             });
             message.last_frame = header.fin;
             message.size += header.payload_len;
@@ -478,8 +498,8 @@ impl Reader {
         }
     }
 
-    /// The rules a header breaks given the role, the negotiated extensions (none yet), the
-    /// message in progress and the limits.
+    /// The rules a header breaks given the role, the negotiated extension (RSV1 means
+    /// compressed only with permessage-deflate), the message in progress and the limits.
     fn check_header(&self, header: &FrameHeader) -> Result<(), Failure> {
         if header.rsv2 || header.rsv3 || (header.rsv1 && self.inflater.is_none()) {
             return Err(ProtocolError::ReservedBits.into());
@@ -513,7 +533,9 @@ impl Reader {
             .into());
         }
         let size = self.message.map_or(0, |m| m.size);
-        let compressed = self.message.map_or(header.rsv1, |m| m.compressed.is_some());
+        let compressed = self
+            .message
+            .map_or(header.rsv1, |m| m.coding == Coding::Deflated);
         // The limit counts delivered bytes. Uncompressed, that is the declared length; a
         // compressed message is counted as it inflates, and its wire size may only exceed
         // the limit by deflate's worst-case overhead on incompressible data.
@@ -554,11 +576,10 @@ impl Reader {
             OpCode::Ping => wire.control(Control::Ping(payload)),
             OpCode::Pong => wire.control(Control::Pong(payload)),
             _ => {
-                let frame = match close::parse_payload(payload) {
+                let frame = match frame::parse_close(payload) {
                     Ok(frame) => frame,
                     Err(e) => return Err(self.fail(wire, e.into())),
                 };
-                self.set_closed();
                 wire.control(Control::Close(frame))
             }
         }
@@ -581,62 +602,51 @@ impl Reader {
                 .saturating_add(1);
             let out_len = (dst.len() as u64).min(allowed) as usize;
             let out = &mut dst[..out_len];
-            let tail_fed = message.compressed.unwrap_or(TAIL.len());
             let remaining = self.frame_remaining();
-            let (taken, written) = if remaining > 0 {
-                if self.buf.len() == 0 {
-                    self.fill(wire)?;
-                }
-                let avail = remaining.min(self.buf.len() as u64) as usize;
-                self.unmask_compressed(avail);
-                let Some(inflater) = &mut self.inflater else {
-                    unreachable!("compressed message without an inflater");
-                };
-                let inflated = inflater.inflate(&self.buf.filled()[..avail], out);
-                let Ok((taken, written, ended)) = inflated else {
+            if remaining == 0 && !message.last_frame {
+                self.next_data_frame(wire)?;
+                continue;
+            }
+            if remaining > 0 && self.buf.len() == 0 {
+                self.fill(wire)?;
+            }
+            let avail = remaining.min(self.buf.len() as u64) as usize;
+            self.unmask_compressed(avail);
+            let Some(inflater) = &mut self.inflater else {
+                // Unreachable: check_header refuses RSV1 unless deflate was negotiated.
+                return Err(self.fail(wire, ProtocolError::ReservedBits.into()));
+            };
+            let written = if remaining > 0 {
+                let Ok(step) = inflater.inflate(&self.buf.filled()[..avail], out) else {
                     return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
                 };
-                self.buf.consume(taken);
-                self.unmasked -= taken;
+                self.buf.consume(step.taken);
+                self.unmasked -= step.taken;
                 if let FramePhase::Payload {
                     remaining, offset, ..
                 } = &mut self.frame
                 {
-                    *remaining -= taken as u64;
-                    *offset = (*offset + taken) & 3;
+                    *remaining -= step.taken as u64;
+                    *offset = (*offset + step.taken) & 3;
                 }
-                if taken == 0 && written == 0 && !ended {
+                if step.taken == 0 && step.written == 0 && !step.ended {
                     // Input and room, yet no progress: the stream is broken.
                     return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
                 }
-                (taken, written)
-            } else if !message.last_frame {
-                self.next_data_frame(wire)?;
-                continue;
+                step.written
             } else {
-                // The payload is all in: feed the tail the sender stripped, then drain.
-                let Some(inflater) = &mut self.inflater else {
-                    unreachable!("compressed message without an inflater");
-                };
-                if tail_fed == 0 && inflater.ended_with_final_block() {
-                    return self.end_compressed(wire).map(|()| 0);
+                // The payload is all in: the tail the sender stripped, then drain.
+                match inflater.finish(out) {
+                    Ok(Finished::Output(written)) => written,
+                    Ok(Finished::Done) => return self.end_compressed(wire).map(|()| 0),
+                    Err(_) => {
+                        return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
+                    }
                 }
-                let Ok((taken, written, _)) = inflater.inflate(&TAIL[tail_fed..], out) else {
-                    return Err(self.fail(wire, ProtocolError::InvalidDeflateData.into()));
-                };
-                if let Some(m) = &mut self.message {
-                    m.compressed = Some(tail_fed + taken);
-                }
-                if written == 0 && tail_fed + taken == TAIL.len() {
-                    // The tail is in and nothing more comes out: the message is complete.
-                    return self.end_compressed(wire).map(|()| 0);
-                }
-                (taken, written)
             };
             if written > 0 {
                 return self.deliver(wire, &dst[..written]).map(|()| written);
             }
-            debug_assert!(taken > 0 || remaining == 0);
         }
     }
 
@@ -712,13 +722,10 @@ impl Reader {
             self.buf.take_into(dst)
         } else if want >= self.buf.base {
             // A large read: straight from the stream into the caller's buffer.
-            loop {
-                match wire.read(dst) {
-                    Ok(0) => return Err(self.eof(wire)),
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(self.io_failed(wire, e)),
-                }
+            match wire.read(dst) {
+                Ok(0) => return Err(self.eof(wire)),
+                Ok(n) => n,
+                Err(e) => return Err(self.stopped(wire, e)),
             }
         } else {
             self.fill(wire)?;
@@ -748,28 +755,24 @@ impl Reader {
         match self.buf.fill(wire) {
             Ok(0) => Err(self.eof(wire)),
             Ok(_) => Ok(()),
-            Err(e) => Err(self.io_failed(wire, e)),
+            Err(e) => Err(self.stopped(wire, e)),
         }
     }
 
     fn eof<W: Wire + ?Sized>(&mut self, wire: &mut W) -> Error {
         let what = "the peer closed the connection without a close frame";
         self.end(wire, Sticky::Io(io::ErrorKind::UnexpectedEof, what))
-            .unwrap_or_else(|| Error::Io(io::Error::new(io::ErrorKind::UnexpectedEof, what)))
     }
 
     /// The connection ends without a close frame from the peer; records `sticky`. If it had
-    /// been closed from this side already, that is what the read reports.
-    fn end<W: Wire + ?Sized>(&mut self, wire: &mut W, sticky: Sticky) -> Option<Error> {
+    /// been closed from this side already, that is what the read reports (and the closing
+    /// handshake's state says it is over).
+    fn end<W: Wire + ?Sized>(&mut self, wire: &mut W, sticky: Sticky) -> Error {
         match wire.abort() {
-            Some(status) => {
-                self.failed = Some(Sticky::Closed);
-                Some(Error::Closed(status))
-            }
+            Some(status) => Error::Closed(status),
             None => {
-                let err = sticky.to_error();
                 self.failed = Some(sticky);
-                Some(err)
+                sticky.to_error()
             }
         }
     }
@@ -783,32 +786,28 @@ impl Reader {
         }
     }
 
-    /// A read error. A timeout between frames is [`Error::Timeout`] and changes nothing;
-    /// in the middle of a frame it poisons the connection. The keepalive's verdict, and any
-    /// other error, end the connection.
-    fn io_failed<W: Wire + ?Sized>(&mut self, wire: &mut W, e: io::Error) -> Error {
-        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            // The keepalive gave up on a silent peer: tell it so, and end.
-            wire.fail(CloseCode::GOING_AWAY, "keepalive timeout");
-            self.failed = Some(Sticky::Keepalive);
-            return Error::KeepaliveTimeout;
-        }
-        if crate::stream::is_timeout(&e) {
-            if !self.mid_frame() {
-                return Error::Timeout;
+    /// A read that brought no bytes. A stream that would block changes nothing: the call can
+    /// be repeated, in the middle of a frame too. A timeout between frames is
+    /// [`Error::Timeout`] and changes nothing either; in the middle of a frame it poisons
+    /// the connection. A silent peer (the keepalive's verdict) and any other error end it.
+    fn stopped<W: Wire + ?Sized>(&mut self, wire: &mut W, e: ReadError) -> Error {
+        match e {
+            ReadError::WouldBlock => Error::Io(io::ErrorKind::WouldBlock.into()),
+            ReadError::TimedOut if !self.mid_frame() => Error::Timeout,
+            ReadError::TimedOut => self.end(wire, Sticky::Poisoned(Poison::ReadTimeoutMidFrame)),
+            ReadError::PeerSilent => {
+                // Tell the peer, in case it still listens, and end.
+                wire.fail(CloseCode::GOING_AWAY, "keepalive timeout");
+                self.failed = Some(Sticky::Keepalive);
+                Error::KeepaliveTimeout
             }
-            let poison = crate::error::Poison::ReadTimeoutMidFrame;
-            return self
-                .end(wire, Sticky::Poisoned(poison))
-                .unwrap_or(Error::Poisoned(poison));
+            ReadError::Io(e) => {
+                match self.end(wire, Sticky::Io(e.kind(), "an earlier read failed")) {
+                    Error::Io(_) => Error::Io(e),
+                    closed => closed,
+                }
+            }
         }
-        let err_kind = e.kind();
-        self.end(wire, Sticky::Io(err_kind, "an earlier read failed"))
-            .map(|err| match err {
-                Error::Io(_) => Error::Io(e),
-                other => other,
-            })
-            .unwrap_or_else(|| Error::Io(io::Error::from(err_kind)))
     }
 
     /// The peer broke a rule: tell the wire to send the close frame, and fail for good.

@@ -1,43 +1,32 @@
-//! A connection split into a [`ReadHalf`] and a [`WriteHalf`], usable from two threads.
+//! A connection split into a [`ReadHalf`] and a [`WriteHalf`], usable from two threads, and
+//! [`Handle`]s that send control frames and close from any thread.
 //!
-//! The halves share the write side ([`Output`]) behind a mutex that is held only while
-//! frames are being written, never while reading. The reader's automatic replies go through
-//! it without ever making the reader wait for the writer: a pong is left in a one-slot
-//! mailbox (a newer ping's pong replaces an older unsent one, so a ping flood costs no
-//! memory) and sent by whichever side holds the mutex next; the holder checks the mailbox
-//! before and after releasing the mutex, so a pong is never stranded. Replies go out
-//! between frames, never inside one: a message being streamed by the writer is cut into a
-//! fragment first.
+//! Faces only: the write side the halves share, and its mailbox for the reader's replies,
+//! are in `shared.rs`; the methods the halves have in common with [`Conn`] are written once
+//! in `face.rs`.
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
-use std::time::Instant;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 
-use crate::close::{self, CloseCode, CloseFrame, CloseStatus, Initiator};
-use crate::config::Config;
-use crate::conn::{Agreed, Conn, Parts};
-use crate::control::{ControlOut, Handlers, Output, Replier};
-use crate::deflate::DeflateParams;
+use crate::conn::{Conn, Info};
 use crate::error::{Error, Result};
-use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
-use crate::message::{Message, MessageKind, MessageReader, MessageWriter, Sink};
-use crate::prepared::PreparedMessage;
-use crate::reader::{Control, Reader, Wire};
+use crate::face::{info_api, read_api, write_api};
+use crate::link::Whole;
+use crate::proto::{CloseCode, CloseStatus, OpCode};
+use crate::read_side::ReadSide;
+use crate::shared::{HalfLink, Shared, SharedWriter};
 use crate::stream::{Stream, StreamOps};
-use crate::timer::{Attempt, ReadTimer};
 
 /// A stream that can be divided into a reading handle and a writing handle, each usable on
 /// its own thread.
 ///
-/// Implemented for `TcpStream` and `UnixStream` (with `try_clone`) and for
-/// [`testing::PipeEnd`](crate::testing::PipeEnd). A TLS stream cannot be split by cloning the
-/// socket, since both directions share the TLS session state; implement this trait for a type
-/// whose two handles share that state (for example the socket cloned, plus the session in an
-/// `Arc<Mutex<_>>` that each handle locks only around encrypting or decrypting a record, never
-/// across a blocking socket read).
+/// Implemented for `TcpStream` and `UnixStream` (with `try_clone`). A TLS stream cannot be
+/// split by cloning the socket, since both directions share the TLS session state;
+/// implement this trait for a type whose two handles share that state (for example the
+/// socket cloned, plus the session in an `Arc<Mutex<_>>` that each handle locks only around
+/// encrypting or decrypting a record, never across a blocking socket read).
 pub trait Split: Sized {
     /// The handle the reader half reads from.
     type Reader: Stream;
@@ -84,222 +73,52 @@ impl Split for std::os::unix::net::UnixStream {
     }
 }
 
-/// The mailbox flags: what the next holder of the output mutex must do.
-const WANT_PONG: u8 = 1;
-const WANT_FLUSH: u8 = 2;
-const WANT_PING: u8 = 4;
-
-/// The write side shared by the halves and the handles.
-struct Shared<W> {
-    out: Mutex<Output<W>>,
-    /// Signalled when the connection becomes closed, for those waiting in `close`.
-    closed: Condvar,
-    /// The payload of the newest ping not answered yet.
-    pong: Mutex<Option<([u8; MAX_CONTROL_PAYLOAD], u8)>>,
-    wants: AtomicU8,
+/// The addresses of a split stream, taken when it was split (the writer half's stream is
+/// behind a lock that a blocked write may hold).
+#[derive(Clone, Copy, Debug)]
+struct Addresses {
+    peer: std::result::Result<SocketAddr, io::ErrorKind>,
+    local: std::result::Result<SocketAddr, io::ErrorKind>,
 }
 
-impl<W: Write> Shared<W> {
-    fn lock(&self) -> MutexGuard<'_, Output<W>> {
-        self.out
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Runs `f` on the output, then serves the mailbox; see the module docs.
-    fn with<R>(&self, f: impl FnOnce(&mut Output<W>) -> R) -> R {
-        let mut out = self.lock();
-        // Replies asked for earlier go first (a pong before our close frame, say).
-        self.serve(&mut out);
-        let result = f(&mut out);
-        self.serve(&mut out);
-        if out.close.status().is_some() {
-            self.closed.notify_all();
+impl Addresses {
+    fn of(stream: &impl Stream) -> Addresses {
+        Addresses {
+            peer: stream.peer_addr().map_err(|e| e.kind()),
+            local: stream.local_addr().map_err(|e| e.kind()),
         }
-        drop(out);
-        self.serve_if_free();
-        result
-    }
-
-    /// Leaves a request in the mailbox and serves it now if nobody holds the output;
-    /// whoever does will serve it before letting go.
-    fn post(&self, want: u8) {
-        self.wants.fetch_or(want, Ordering::SeqCst);
-        self.serve_if_free();
-    }
-
-    /// Asks for a pong to be sent, without waiting for a writer that holds the mutex.
-    fn post_pong(&self, payload: &[u8]) {
-        let mut slot = [0u8; MAX_CONTROL_PAYLOAD];
-        slot[..payload.len()].copy_from_slice(payload);
-        *self.pong.lock().unwrap_or_else(|p| p.into_inner()) = Some((slot, payload.len() as u8));
-        self.post(WANT_PONG);
-    }
-
-    fn serve_if_free(&self) {
-        while self.wants.load(Ordering::SeqCst) != 0 {
-            let mut out = match self.out.try_lock() {
-                Ok(out) => out,
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => return,
-            };
-            self.serve(&mut out);
-        }
-    }
-
-    fn serve(&self, out: &mut Output<W>) {
-        let wants = self.wants.swap(0, Ordering::SeqCst);
-        if wants == 0 {
-            return;
-        }
-        // Errors here are the writer's to report on its next call.
-        if wants & WANT_PONG != 0 {
-            let pong = self.pong.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some((payload, len)) = pong {
-                let _ = out.send_control(OpCode::Pong, &payload[..usize::from(len)]);
-            }
-        }
-        if wants & WANT_PING != 0 {
-            let _ = out.send_control(OpCode::Ping, b"");
-        }
-        if out.writer.has_pending() {
-            let _ = out.flush();
-        }
-    }
-
-    /// Sends a close frame and waits, up to the close timeout, for the reader half to see
-    /// the peer's; then (or at once, if it was already closed) returns the status. When
-    /// time runs out the stream is shut down, which also wakes a reader blocked on it.
-    fn close(&self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
-        close::check_outgoing(code, reason)?;
-        let mut out = self.lock();
-        if let Some(status) = out.close.status() {
-            return Ok(status.clone());
-        }
-        if let Err(e) = out.send_close(Some((code, reason))) {
-            out.finish(CloseStatus::abnormal(Initiator::Local));
-            self.closed.notify_all();
-            return Err(e);
-        }
-        let deadline = out.close_timeout.map(|t| Instant::now() + t);
-        while out.close.status().is_none() {
-            out = match deadline {
-                None => self.closed.wait(out).unwrap_or_else(|p| p.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    self.closed
-                        .wait_timeout(out, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0
-                }
-            };
-        }
-        if out.close.status().is_none() {
-            out.finish(CloseStatus::abnormal(Initiator::Local));
-            self.closed.notify_all();
-        }
-        Ok(out
-            .close
-            .status()
-            .cloned()
-            .unwrap_or_else(|| CloseStatus::abnormal(Initiator::Local)))
     }
 }
 
-/// The reader half's way to the shared output, for handlers' replies.
-struct HalfControl<'a, W> {
-    shared: &'a Shared<W>,
+/// What both halves and their handles know about the connection.
+#[derive(Debug)]
+struct HalfInfo {
+    info: Info,
+    addresses: Addresses,
 }
 
-impl<W: Write> ControlOut for HalfControl<'_, W> {
-    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
-        if opcode == OpCode::Pong {
-            self.shared.post_pong(payload);
-            Ok(())
-        } else {
-            self.shared.with(|out| out.send_control(opcode, payload))
-        }
-    }
+impl std::ops::Deref for HalfInfo {
+    type Target = Info;
 
-    fn send_close(&mut self, frame: Option<(CloseCode, &str)>) -> Result<()> {
-        self.shared.with(|out| out.send_close(frame))
-    }
-}
-
-/// What the reader half's [`Reader`] sees.
-struct HalfWire<S: Split> {
-    stream: S::Reader,
-    shared: Arc<Shared<S::Writer>>,
-    handlers: Handlers,
-    ops: StreamOps<S::Reader>,
-    timer: ReadTimer,
-}
-
-impl<S: Split> Wire for HalfWire<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // About to block: batched frames go out first (or as soon as the writer is done).
-        self.shared.post(WANT_FLUSH);
-        loop {
-            match self.timer.attempt(&mut self.stream, Some(self.ops), buf) {
-                Attempt::Done(result) => return result,
-                Attempt::Retry => {}
-                // Through the mailbox: the reader never waits for a busy writer.
-                Attempt::Ping => self.shared.post(WANT_PING),
-            }
-        }
-    }
-
-    fn control(&mut self, frame: Control<'_>) -> Result<()> {
-        match frame {
-            Control::Ping(payload) => match &mut self.handlers.ping {
-                Some(handler) => handler(
-                    payload,
-                    &mut Replier::new(&mut HalfControl {
-                        shared: &self.shared,
-                    }),
-                ),
-                None => {
-                    self.shared.post_pong(payload);
-                    Ok(())
-                }
-            },
-            Control::Pong(payload) => match &mut self.handlers.pong {
-                Some(handler) => handler(payload),
-                None => Ok(()),
-            },
-            Control::Close(frame) => {
-                let handler = &mut self.handlers.close;
-                self.shared.with(|out| out.receive_close(frame, handler))
-            }
-        }
-    }
-
-    fn fail(&mut self, code: CloseCode, reason: &str) {
-        self.shared.with(|out| out.fail(code, reason));
-    }
-
-    fn abort(&mut self) -> Option<CloseStatus> {
-        self.shared.with(Output::abort)
+    fn deref(&self) -> &Info {
+        &self.info
     }
 }
 
 /// The reading half of a split [`Conn`]: reads messages and handles control frames (pongs
 /// and close replies go out through the writer half's stream without waiting for it).
 pub struct ReadHalf<S: Split> {
-    reader: Reader,
-    wire: HalfWire<S>,
-    config: Config,
-    agreed: Agreed,
+    side: ReadSide<HalfLink<S::Reader, S::Writer>>,
+    info: Arc<HalfInfo>,
     /// The whole stream's operations, for [`reunite`](Self::reunite).
     whole_ops: Option<StreamOps<S>>,
 }
 
-/// The writing half of a split [`Conn`].
+/// The writing half of a split [`Conn`]. Its write calls hold the write side only while
+/// they write, so the reader's pongs can go out between a streamed message's frames.
 pub struct WriteHalf<S: Split> {
-    shared: Arc<Shared<S::Writer>>,
+    writer: SharedWriter<S::Writer>,
+    info: Arc<HalfInfo>,
 }
 
 /// A cloneable, `Send + Sync` handle to a split connection's write side: sends control
@@ -321,7 +140,8 @@ impl<S: Split> Clone for Handle<S> {
 impl<S: Read + Write + Split> Conn<S> {
     /// Splits the connection into a reader half and a writer half, which may be used from
     /// two threads at once (each is `Send` when the stream's halves are). Buffered bytes,
-    /// handlers and the closing handshake's state carry over; a read deadline does not.
+    /// handlers, the write deadline and the closing handshake's state carry over; a read
+    /// deadline does not, and the keepalive starts afresh.
     ///
     /// ```no_run
     /// let (conn, _) = wsio::dial("ws://127.0.0.1:9001/")?;
@@ -343,157 +163,77 @@ impl<S: Read + Write + Split> Conn<S> {
     ///
     /// [`Error::Io`] if the stream cannot be split.
     pub fn split(self) -> Result<(ReadHalf<S>, WriteHalf<S>)> {
-        let parts = self.into_parts();
-        let whole_ops = parts.out.ops;
-        let (whole, out) = parts.out.replace_stream((), None);
+        let (side, info) = self.into_parts();
+        let (reader, Whole { out, close }, handlers) = side.into_parts();
+        let whole_ops = out.ops;
+        let (whole, out) = out.replace_stream((), None);
         let (read_stream, write_stream) = whole.split().map_err(Error::Io)?;
+        let addresses = Addresses::of(&write_stream);
         let (_, out) = out.replace_stream(write_stream, Some(StreamOps::of()));
-        let shared = Arc::new(Shared {
-            out: Mutex::new(out),
-            closed: Condvar::new(),
-            pong: Mutex::new(None),
-            wants: AtomicU8::new(0),
-        });
-        let read = ReadHalf {
-            reader: parts.reader,
-            wire: HalfWire {
-                stream: read_stream,
-                shared: Arc::clone(&shared),
-                handlers: parts.handlers,
-                ops: StreamOps::of(),
-                timer: ReadTimer::new(parts.config.keepalive()),
-            },
-            config: parts.config,
-            agreed: parts.agreed,
-            whole_ops,
+        let shared = Arc::new(Shared::new(out, close));
+        let link = HalfLink {
+            stream: read_stream,
+            shared: Arc::clone(&shared),
         };
-        Ok((read, WriteHalf { shared }))
+        let read = ReadSide::new(reader, link, handlers, &info.config, true);
+        let info = Arc::new(HalfInfo { info, addresses });
+        let write = WriteHalf {
+            writer: SharedWriter(shared),
+            info: Arc::clone(&info),
+        };
+        Ok((
+            ReadHalf {
+                side: read,
+                info,
+                whole_ops,
+            },
+            write,
+        ))
     }
 }
 
+/// The addresses for the halves' `peer_addr` and `local_addr`.
+macro_rules! address_api {
+    () => {
+        /// The peer's address, as it was when the connection was split.
+        ///
+        /// # Errors
+        ///
+        /// As [`Stream::peer_addr`]: `Unsupported` for a stream without one.
+        pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+            self.info.addresses.peer.map_err(io::Error::from)
+        }
+
+        /// This end's address, as it was when the connection was split.
+        ///
+        /// # Errors
+        ///
+        /// As [`Stream::local_addr`].
+        pub fn local_addr(&self) -> io::Result<SocketAddr> {
+            self.info.addresses.local.map_err(io::Error::from)
+        }
+    };
+}
+
 impl<S: Split> ReadHalf<S> {
-    /// As [`Conn::next_reader`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::next_reader`].
-    pub fn next_reader(&mut self) -> Result<(MessageKind, MessageReader<'_>)> {
-        let kind = self.reader.next_message(&mut self.wire)?;
-        Ok((kind, MessageReader::new(&mut self.reader, &mut self.wire)))
+    fn access(&self) -> &HalfLink<S::Reader, S::Writer> {
+        self.side.link()
     }
 
-    /// As [`Conn::read_message`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::read_message`].
-    pub fn read_message(&mut self) -> Result<Message> {
-        let mut buf = Vec::new();
-        match self.read_message_into(&mut buf)? {
-            MessageKind::Binary => Ok(Message::Binary(buf)),
-            MessageKind::Text => crate::conn::into_text(buf).map(Message::Text),
-        }
-    }
-
-    /// As [`Conn::read_message_into`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::read_message`].
-    pub fn read_message_into(&mut self, buf: &mut Vec<u8>) -> Result<MessageKind> {
-        self.reader
-            .read_whole(&mut self.wire, buf, usize::MAX, None)
-    }
-
-    /// As [`Conn::set_read_deadline`].
-    pub fn set_read_deadline(&mut self, deadline: Option<Instant>) {
-        self.wire.timer.set_deadline(deadline);
-    }
-
-    /// Closes the connection from the reading side: sends a close frame, reads (discarding
-    /// data) until the peer's close frame or the close timeout, shuts the stream down, and
-    /// returns how it ended. As [`Conn::close`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::close`].
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
-        close::check_outgoing(code, reason)?;
-        if let Some(status) = self.close_status() {
-            return Ok(status);
-        }
-        self.wire
-            .shared
-            .with(|out| out.send_close(Some((code, reason))))?;
-        let deadline = self.config.close_timeout().map(|t| Instant::now() + t);
-        self.wire.timer.set_close_deadline(deadline);
-        let status = loop {
-            match self.reader.next_message(&mut self.wire) {
-                Ok(_) => continue,
-                Err(Error::Closed(status)) => break Some(status),
-                Err(_) => break None,
-            }
-        };
-        self.wire.timer.set_close_deadline(None);
-        self.reader.set_closed();
-        Ok(self.wire.shared.with(|out| {
-            let status = status
-                .or_else(|| out.close.status().cloned())
-                .unwrap_or_else(|| CloseStatus::abnormal(Initiator::Local));
-            out.finish(status.clone());
-            status
-        }))
-    }
+    read_api!();
+    info_api!();
+    address_api!();
 
     /// A handle for sending control frames and closing from other threads.
     pub fn handle(&self) -> Handle<S> {
         Handle {
-            shared: Arc::clone(&self.wire.shared),
+            shared: Arc::clone(&self.side.link().shared),
         }
-    }
-
-    /// As [`Conn::set_ping_handler`]; the handler runs on the reading thread.
-    pub fn set_ping_handler<F>(&mut self, handler: F)
-    where
-        F: FnMut(&[u8], &mut Replier<'_>) -> Result<()> + Send + 'static,
-    {
-        self.wire.handlers.ping = Some(Box::new(handler));
-    }
-
-    /// As [`Conn::set_pong_handler`]; the handler runs on the reading thread.
-    pub fn set_pong_handler<F>(&mut self, handler: F)
-    where
-        F: FnMut(&[u8]) -> Result<()> + Send + 'static,
-    {
-        self.wire.handlers.pong = Some(Box::new(handler));
-    }
-
-    /// As [`Conn::set_close_handler`]; the handler runs on the reading thread.
-    pub fn set_close_handler<F>(&mut self, handler: F)
-    where
-        F: FnMut(Option<&CloseFrame>, &mut Replier<'_>) -> Result<()> + Send + 'static,
-    {
-        self.wire.handlers.close = Some(Box::new(handler));
-    }
-
-    /// How the connection ended, once it has.
-    pub fn close_status(&self) -> Option<CloseStatus> {
-        self.wire.shared.lock().close.status().cloned()
-    }
-
-    /// The subprotocol agreed in the opening handshake.
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.agreed.subprotocol.as_deref()
-    }
-
-    /// The permessage-deflate parameters agreed in the opening handshake.
-    pub fn compression(&self) -> Option<DeflateParams> {
-        self.agreed.deflate
     }
 
     /// The reading handle of the stream.
     pub fn get_ref(&self) -> &S::Reader {
-        &self.wire.stream
+        &self.side.link().stream
     }
 }
 
@@ -502,169 +242,82 @@ impl<S: Split + Read + Write> ReadHalf<S> {
     ///
     /// # Errors
     ///
-    /// Gives both halves back, in a [`ReuniteError`], if they come from different
-    /// connections or a [`Handle`] of theirs is still alive.
+    /// Gives both halves back, in a [`ReuniteError`] that says why, if they come from
+    /// different connections or a [`Handle`] of theirs is still alive.
     pub fn reunite(self, write: WriteHalf<S>) -> Result<Conn<S>, Box<ReuniteError<S>>> {
-        if !Arc::ptr_eq(&self.wire.shared, &write.shared) || Arc::strong_count(&write.shared) != 2 {
-            return Err(Box::new(ReuniteError(self, write)));
+        let shared = &self.side.link().shared;
+        if !Arc::ptr_eq(shared, &write.writer.0) {
+            return Err(Box::new(ReuniteError {
+                reason: ReuniteReason::DifferentConnections,
+                read: self,
+                write,
+            }));
+        }
+        if Arc::strong_count(shared) != 2 {
+            return Err(Box::new(ReuniteError {
+                reason: ReuniteReason::HandleAlive,
+                read: self,
+                write,
+            }));
         }
         drop(write);
         let ReadHalf {
-            reader,
-            wire,
-            config,
-            agreed,
-            whole_ops,
+            side, whole_ops, ..
         } = self;
-        let HalfWire {
+        let info = Arc::try_unwrap(self.info);
+        let (reader, link, handlers) = side.into_parts();
+        let HalfLink {
             stream: read_stream,
             shared,
-            handlers,
-            ..
-        } = wire;
-        let Ok(shared) = Arc::try_unwrap(shared) else {
+        } = link;
+        let (Ok(shared), Ok(info)) = (Arc::try_unwrap(shared), info) else {
             unreachable!("checked above that the halves hold the only references");
         };
-        let out = shared.out.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (out, close) = shared.into_parts();
         let (write_stream, out) = out.replace_stream((), None);
         let (_, out) = out.replace_stream(S::reunite(read_stream, write_stream), whole_ops);
-        Ok(Conn::from_parts_of(Parts {
+        let can_time_out = whole_ops.is_some();
+        let side = ReadSide::new(
             reader,
-            out,
+            Whole { out, close },
             handlers,
-            config,
-            agreed,
-        }))
+            &info.info.config,
+            can_time_out,
+        );
+        Ok(Conn::from_parts(side, info.info))
     }
 }
 
 impl<S: Split> WriteHalf<S> {
-    /// As [`Conn::next_writer`]. The output is locked only during each write call, so the
-    /// reader's pongs can go out between this message's frames.
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::next_writer`].
-    pub fn next_writer(&mut self, kind: MessageKind) -> Result<MessageWriter<'_>> {
-        self.shared.with(|out| out.writer.begin(kind))?;
-        Ok(MessageWriter::new(self))
+    fn access(&self) -> &SharedWriter<S::Writer> {
+        &self.writer
     }
 
-    /// As [`Conn::write_message`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_message`].
-    pub fn write_message(&mut self, kind: MessageKind, data: &[u8]) -> Result<()> {
-        self.shared.with(|out| out.write_message(kind, data))
+    fn write_access(&mut self) -> &mut SharedWriter<S::Writer> {
+        &mut self.writer
     }
 
-    /// As [`Conn::write_prepared`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_message`].
-    pub fn write_prepared(&mut self, message: &PreparedMessage) -> Result<()> {
-        self.shared.with(|out| out.write_prepared(message))
-    }
+    write_api!();
+    info_api!();
+    address_api!();
 
-    /// As [`Conn::write_text`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_message`].
-    pub fn write_text(&mut self, text: &str) -> Result<()> {
-        self.write_message(MessageKind::Text, text.as_bytes())
-    }
-
-    /// As [`Conn::write_binary`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_message`].
-    pub fn write_binary(&mut self, data: &[u8]) -> Result<()> {
-        self.write_message(MessageKind::Binary, data)
-    }
-
-    /// As [`Conn::write_ping`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_ping`].
-    pub fn write_ping(&mut self, payload: &[u8]) -> Result<()> {
-        self.shared
-            .with(|out| out.write_control(OpCode::Ping, payload))
-    }
-
-    /// As [`Conn::write_pong`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::write_ping`].
-    pub fn write_pong(&mut self, payload: &[u8]) -> Result<()> {
-        self.shared
-            .with(|out| out.write_control(OpCode::Pong, payload))
-    }
-
-    /// As [`Conn::flush`].
-    ///
-    /// # Errors
-    ///
-    /// As [`Conn::flush`].
-    pub fn flush(&mut self) -> Result<()> {
-        self.shared.with(|out| out.flush())
-    }
-
-    /// As [`Conn::set_write_deadline`].
-    pub fn set_write_deadline(&mut self, deadline: Option<Instant>) {
-        self.shared.with(|out| out.write_deadline = deadline);
-    }
-
-    /// Starts the closing handshake without waiting: sends a close frame. The reader half
-    /// then reads until the peer's close frame and returns [`Error::Closed`].
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidInput`](crate::InvalidInput) for a code that may not be sent or a reason over
-    /// 123 bytes; I/O errors.
-    pub fn send_close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        close::check_outgoing(code, reason)?;
-        self.shared.with(|out| out.send_close(Some((code, reason))))
-    }
-
-    /// Closes the connection and waits, up to [`Config::close_timeout`], for the reader
-    /// half (on another thread) to receive the peer's close frame; at the timeout the stream
-    /// is shut down, which wakes the reader. Returns how the connection ended.
+    /// Closes the connection and waits, up to [`Config::close_timeout`](crate::Config::close_timeout),
+    /// for the reader half (on another thread) to receive the peer's close frame; at the
+    /// timeout the stream is shut down, which wakes the reader. Returns how the connection
+    /// ended.
     ///
     /// # Errors
     ///
     /// As [`send_close`](Self::send_close).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
-        self.shared.close(code, reason)
+        self.writer.0.close(code, reason)
     }
 
     /// A handle for sending control frames and closing from other threads.
     pub fn handle(&self) -> Handle<S> {
         Handle {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(&self.writer.0),
         }
-    }
-
-    /// How the connection ended, once it has.
-    pub fn close_status(&self) -> Option<CloseStatus> {
-        self.shared.lock().close.status().cloned()
-    }
-
-    /// As [`Conn::set_write_compression`].
-    pub fn set_write_compression(&mut self, enabled: bool) {
-        self.shared
-            .with(|out| out.writer.set_compress_writes(enabled));
-    }
-
-    /// As [`Conn::set_compression_level`].
-    pub fn set_compression_level(&mut self, level: u32) {
-        self.shared
-            .with(|out| out.writer.set_compression_level(level));
     }
 }
 
@@ -675,8 +328,7 @@ impl<S: Split> Handle<S> {
     ///
     /// As [`Conn::write_ping`].
     pub fn write_ping(&self, payload: &[u8]) -> Result<()> {
-        self.shared
-            .with(|out| out.write_control(OpCode::Ping, payload))
+        self.shared.with(|w| w.write_control(OpCode::Ping, payload))
     }
 
     /// Sends a pong, between the writer's frames.
@@ -685,8 +337,7 @@ impl<S: Split> Handle<S> {
     ///
     /// As [`Conn::write_ping`].
     pub fn write_pong(&self, payload: &[u8]) -> Result<()> {
-        self.shared
-            .with(|out| out.write_control(OpCode::Pong, payload))
+        self.shared.with(|w| w.write_control(OpCode::Pong, payload))
     }
 
     /// As [`WriteHalf::send_close`].
@@ -695,8 +346,9 @@ impl<S: Split> Handle<S> {
     ///
     /// As [`WriteHalf::send_close`].
     pub fn send_close(&self, code: CloseCode, reason: &str) -> Result<()> {
-        close::check_outgoing(code, reason)?;
-        self.shared.with(|out| out.send_close(Some((code, reason))))
+        crate::frame::check_close(code, reason)?;
+        self.shared
+            .with(|w| crate::handlers::ControlOut::send_close(w, Some((code, reason))))
     }
 
     /// As [`WriteHalf::close`]: never blocks longer than the close timeout, and stops a
@@ -711,40 +363,44 @@ impl<S: Split> Handle<S> {
 
     /// How the connection ended, once it has.
     pub fn close_status(&self) -> Option<CloseStatus> {
-        self.shared.lock().close.status().cloned()
+        self.shared.close_state().status().cloned()
     }
 }
 
-impl<S: Split> Sink for WriteHalf<S> {
-    fn stream_write(&mut self, data: &[u8]) -> Result<()> {
-        self.shared.with(|out| out.stream_write(data))
-    }
-
-    fn stream_flush(&mut self) -> Result<()> {
-        self.shared.with(|out| out.stream_flush())
-    }
-
-    fn stream_finish(&mut self) -> Result<()> {
-        self.shared.with(|out| out.stream_finish())
-    }
-
-    fn stream_abandon(&mut self) {
-        self.shared.with(|out| out.stream_abandon());
-    }
+/// Why [`ReadHalf::reunite`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReuniteReason {
+    /// The halves come from two different connections.
+    DifferentConnections,
+    /// A [`Handle`] of the connection is still alive.
+    HandleAlive,
 }
 
-/// [`ReadHalf::reunite`] was given halves of two different connections; here they are back.
-pub struct ReuniteError<S: Split>(pub ReadHalf<S>, pub WriteHalf<S>);
+/// [`ReadHalf::reunite`] refused; here are both halves back, and why.
+pub struct ReuniteError<S: Split> {
+    /// Why.
+    pub reason: ReuniteReason,
+    /// The reader half given.
+    pub read: ReadHalf<S>,
+    /// The writer half given.
+    pub write: WriteHalf<S>,
+}
 
 impl<S: Split> fmt::Debug for ReuniteError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ReuniteError(..)")
+        f.debug_struct("ReuniteError")
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Split> fmt::Display for ReuniteError<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the halves come from different connections")
+        f.write_str(match self.reason {
+            ReuniteReason::DifferentConnections => "the halves come from different connections",
+            ReuniteReason::HandleAlive => "a handle of the connection is still alive",
+        })
     }
 }
 
@@ -752,18 +408,22 @@ impl<S: Split> std::error::Error for ReuniteError<S> {}
 
 impl<S: Split> fmt::Debug for ReadHalf<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadHalf").finish_non_exhaustive()
+        f.debug_struct("ReadHalf")
+            .field("role", &self.info.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Split> fmt::Debug for WriteHalf<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteHalf")
+            .field("role", &self.info.role)
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Split> fmt::Debug for Handle<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-impl<S: Split> fmt::Debug for WriteHalf<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteHalf").finish_non_exhaustive()
     }
 }

@@ -1,4 +1,5 @@
-//! What wsio needs of a stream beyond `Read + Write`: timeouts and shutdown.
+//! What wsio needs of a stream beyond `Read + Write`: timeouts, shutdown and addresses; and
+//! how a failed call is told apart: a timeout that fired, or a stream that would block.
 //!
 //! [`Conn`](crate::Conn) works over any `Read + Write`. The handshakes
 //! ([`Upgrader::upgrade`](crate::Upgrader::upgrade), [`Dialer::handshake`](crate::Dialer::handshake))
@@ -24,7 +25,7 @@
 //! ```
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// A byte stream that may support timeouts and shutdown. Every method has a default that
@@ -60,6 +61,23 @@ pub trait Stream: Read + Write {
     fn shutdown(&mut self) -> io::Result<()> {
         Ok(())
     }
+
+    /// The peer's address, for streams that have one. Defaults to an `Unsupported` error.
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        Err(no_address())
+    }
+
+    /// This end's address, for streams that have one. Defaults to an `Unsupported` error.
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Err(no_address())
+    }
+}
+
+fn no_address() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this stream has no socket address",
+    )
 }
 
 impl Stream for TcpStream {
@@ -77,6 +95,12 @@ impl Stream for TcpStream {
     }
     fn shutdown(&mut self) -> io::Result<()> {
         TcpStream::shutdown(self, Shutdown::Both)
+    }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        TcpStream::peer_addr(self)
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        TcpStream::local_addr(self)
     }
 }
 
@@ -115,6 +139,12 @@ impl<T: Stream + ?Sized> Stream for Box<T> {
     fn shutdown(&mut self) -> io::Result<()> {
         (**self).shutdown()
     }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        (**self).peer_addr()
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        (**self).local_addr()
+    }
 }
 
 impl<T: Stream + ?Sized> Stream for &mut T {
@@ -132,6 +162,12 @@ impl<T: Stream + ?Sized> Stream for &mut T {
     }
     fn shutdown(&mut self) -> io::Result<()> {
         (**self).shutdown()
+    }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        (**self).peer_addr()
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        (**self).local_addr()
     }
 }
 
@@ -178,20 +214,121 @@ impl<S> StreamOps<S> {
     }
 }
 
-/// The time left until `deadline`, or a `TimedOut` error if it has passed.
-pub(crate) fn remaining(deadline: Instant) -> io::Result<Duration> {
+/// The time left until `deadline`; `None` once it has passed.
+pub(crate) fn remaining(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"))
-    } else {
-        Ok(left)
+    (!left.is_zero()).then_some(left)
+}
+
+/// How a read or write that moved no bytes stalled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stall {
+    /// A timeout fired: one wsio set for a deadline, or the stream's own.
+    TimedOut,
+    /// A non-blocking stream has nothing to give or take now.
+    WouldBlock,
+}
+
+/// Tells a timeout from a stream that would block. `TimedOut` is always a timeout.
+/// `WouldBlock` is one only when wsio armed a timeout for the call (Unix sockets report an
+/// expired timeout as `WouldBlock`); otherwise the stream is non-blocking. Any other error
+/// is no stall.
+pub(crate) fn stall(e: &io::Error, timeout_armed: bool) -> Option<Stall> {
+    match e.kind() {
+        io::ErrorKind::TimedOut => Some(Stall::TimedOut),
+        io::ErrorKind::WouldBlock if timeout_armed => Some(Stall::TimedOut),
+        io::ErrorKind::WouldBlock => Some(Stall::WouldBlock),
+        _ => None,
     }
 }
 
-/// Whether an I/O error is a timeout (`TimedOut`, or `WouldBlock` as Unix sockets report one).
-pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    )
+/// The timeout wsio last set on one direction of a stream, so that it is set only when the
+/// wanted value changes, and a stream whose timeout wsio never touched keeps its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum AppliedTimeout {
+    /// wsio has not set this timeout: the stream's own setting stands.
+    #[default]
+    Untouched,
+    /// wsio set it to this.
+    Set(Option<Duration>),
+}
+
+impl AppliedTimeout {
+    /// Makes the stream's timeout `wanted` by calling `set`, unless it already is, or
+    /// `wanted` is none and wsio never set one.
+    pub(crate) fn apply(
+        &mut self,
+        wanted: Option<Duration>,
+        set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let unchanged = match *self {
+            AppliedTimeout::Untouched => wanted.is_none(),
+            AppliedTimeout::Set(current) => current == wanted,
+        };
+        if !unchanged {
+            set(wanted)?;
+            *self = AppliedTimeout::Set(wanted);
+        }
+        Ok(())
+    }
+}
+
+/// A stream's own timeouts, taken before a handshake changes them and put back after it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SavedTimeouts {
+    read: Option<Duration>,
+    write: Option<Duration>,
+}
+
+impl SavedTimeouts {
+    pub(crate) fn take<S: Stream>(s: &S) -> SavedTimeouts {
+        SavedTimeouts {
+            read: s.read_timeout().ok().flatten(),
+            write: s.write_timeout().ok().flatten(),
+        }
+    }
+
+    pub(crate) fn restore<S: Stream>(self, s: &mut S) {
+        let _ = s.set_read_timeout(self.read);
+        let _ = s.set_write_timeout(self.write);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn would_block_is_a_timeout_only_when_armed() {
+        let would_block = io::Error::from(io::ErrorKind::WouldBlock);
+        let timed_out = io::Error::from(io::ErrorKind::TimedOut);
+        assert_eq!(stall(&would_block, true), Some(Stall::TimedOut));
+        assert_eq!(stall(&would_block, false), Some(Stall::WouldBlock));
+        assert_eq!(stall(&timed_out, false), Some(Stall::TimedOut));
+        assert_eq!(
+            stall(&io::Error::from(io::ErrorKind::BrokenPipe), true),
+            None
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_set_only_when_it_changes() {
+        let mut applied = AppliedTimeout::default();
+        let mut calls = Vec::new();
+        let set = |t: Option<Duration>, calls: &mut Vec<_>| {
+            calls.push(t);
+            Ok(())
+        };
+        let second = Some(Duration::from_secs(1));
+        for wanted in [None, second, second, None, None] {
+            applied.apply(wanted, |t| set(t, &mut calls)).unwrap();
+        }
+        assert_eq!(calls, [second, None]);
+    }
+
+    #[test]
+    fn remaining_is_none_once_passed() {
+        assert!(remaining(Instant::now() + Duration::from_secs(5)).is_some());
+        assert_eq!(remaining(Instant::now()), None);
+    }
 }

@@ -11,63 +11,32 @@
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::stream::{StreamOps, is_timeout};
-
-/// Detecting a dead peer while the application blocks reading: after `ping_interval` with
-/// nothing heard from the peer, wsio sends a ping; if still nothing has been heard when
-/// `timeout` has passed since the peer was last heard, the peer is taken for dead: wsio
-/// sends close 1001, drops the connection, and the read returns
-/// [`Error::KeepaliveTimeout`](crate::Error::KeepaliveTimeout). Any frame counts as being
-/// heard. Works for streams that can time out ([`Stream`](crate::Stream)), with or
-/// without [`split`](crate::Conn::split).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Keepalive {
-    ping_interval: Duration,
-    timeout: Duration,
-}
-
-impl Default for Keepalive {
-    /// iris's defaults: a ping after 54 seconds of silence, dead after 60.
-    fn default() -> Keepalive {
-        Keepalive::new(Duration::from_secs(54), Duration::from_secs(60))
-    }
-}
-
-impl Keepalive {
-    /// Ping after `ping_interval` of silence; dead after `timeout` of silence. The timeout
-    /// is raised to at least the interval plus 10 ms, to give the pong a chance.
-    pub fn new(ping_interval: Duration, timeout: Duration) -> Keepalive {
-        let ping_interval = ping_interval.max(Duration::from_millis(1));
-        Keepalive {
-            ping_interval,
-            timeout: timeout.max(ping_interval + Duration::from_millis(10)),
-        }
-    }
-
-    /// The silence after which a ping is sent.
-    pub fn ping_interval(&self) -> Duration {
-        self.ping_interval
-    }
-
-    /// The silence after which the peer is taken for dead.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-}
+use crate::config::Keepalive;
+use crate::reader::ReadError;
+use crate::stream::{self, AppliedTimeout, Stall, StreamOps};
 
 /// A stream's own timer may fire this much early without confusing the keepalive.
 const SLACK: Duration = Duration::from_millis(5);
 
 /// The outcome of one read attempt.
+#[derive(Debug)]
 pub(crate) enum Attempt {
     /// Return this to the reader.
-    Done(io::Result<usize>),
+    Done(Result<usize, ReadError>),
     /// The keepalive wants a ping sent; then read again.
     Ping,
-    /// Woken early (by a deadline's timer set for a later instant, or spuriously): read
-    /// again.
+    /// Woken early (by a deadline's timer set for a later instant, an interrupted call, or
+    /// spuriously): read again.
     Retry,
+}
+
+/// Where the keepalive stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Silence {
+    /// Listening; the peer was heard within the ping interval.
+    Listening,
+    /// A keepalive ping went out and nothing has been heard since.
+    Pinged,
 }
 
 /// Read-side time keeping for one connection (or reader half).
@@ -76,10 +45,8 @@ pub(crate) struct ReadTimer {
     deadline: Option<Instant>,
     close_deadline: Option<Instant>,
     keepalive: Option<Keepalive>,
-    /// A keepalive ping went out and nothing has been heard since.
-    pinged: bool,
-    /// The timeout last set on the stream by us; `None` if we never set one.
-    applied: Option<Option<Duration>>,
+    silence: Silence,
+    applied: AppliedTimeout,
 }
 
 impl ReadTimer {
@@ -88,8 +55,8 @@ impl ReadTimer {
             deadline: None,
             close_deadline: None,
             keepalive,
-            pinged: false,
-            applied: None,
+            silence: Silence::Listening,
+            applied: AppliedTimeout::Untouched,
         }
     }
 
@@ -109,25 +76,6 @@ impl ReadTimer {
         }
     }
 
-    /// The timeout the next read should have, or the error for a deadline that passed.
-    fn wanted(&self, now: Instant) -> io::Result<Option<Duration>> {
-        let hard = match self.hard_deadline() {
-            Some(deadline) if deadline <= now => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "read deadline passed",
-                ));
-            }
-            Some(deadline) => Some(deadline - now),
-            None => None,
-        };
-        let soft = self.keepalive_timeout();
-        Ok(match (hard, soft) {
-            (Some(h), Some(s)) => Some(h.min(s)),
-            (h, s) => h.or(s),
-        })
-    }
-
     /// One read: sets the stream's timeout if it must change, reads, and interprets a
     /// timeout (a deadline, the keepalive's ping, a dead peer, or the stream's own timeout).
     pub(crate) fn attempt<S: Read>(
@@ -136,71 +84,68 @@ impl ReadTimer {
         ops: Option<StreamOps<S>>,
         buf: &mut [u8],
     ) -> Attempt {
-        let ours = if self.hard_deadline().is_some() {
-            match self.wanted(Instant::now()) {
-                Ok(timeout) => timeout,
-                Err(e) => return Attempt::Done(Err(e)),
-            }
-        } else {
-            self.keepalive_timeout()
+        let ours = match self.hard_deadline() {
+            None => self.keepalive_timeout(),
+            Some(deadline) => match stream::remaining(deadline) {
+                None => return Attempt::Done(Err(ReadError::TimedOut)),
+                Some(left) => Some(self.keepalive_timeout().map_or(left, |k| k.min(left))),
+            },
         };
         if let Some(ops) = ops {
-            // Only touch the stream's timeout to set ours, or to undo ours.
-            if (ours.is_some() || self.applied.is_some()) && self.applied != Some(ours) {
-                if let Err(e) = ops.set_read_timeout(stream, ours) {
-                    return Attempt::Done(Err(e));
-                }
-                self.applied = ours.map(Some);
+            let set = |timeout| ops.set_read_timeout(stream, timeout);
+            if let Err(e) = self.applied.apply(ours, set) {
+                return Attempt::Done(Err(ReadError::Io(e)));
             }
         }
+        let armed = ops.is_some() && ours.is_some();
         match stream.read(buf) {
             Ok(n) => {
                 if n > 0 {
-                    self.pinged = false;
+                    self.silence = Silence::Listening;
                 }
                 Attempt::Done(Ok(n))
             }
-            Err(e) if is_timeout(&e) && ops.is_some() && ours.is_some() => {
-                self.on_timeout(e, ours.unwrap_or_default())
-            }
-            Err(e) => Attempt::Done(Err(e)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Attempt::Retry,
+            Err(e) => match stream::stall(&e, armed) {
+                Some(Stall::TimedOut) if armed => self.on_timeout(ours.unwrap_or_default()),
+                // The stream's own timeout, which wsio did not set.
+                Some(Stall::TimedOut) => Attempt::Done(Err(ReadError::TimedOut)),
+                Some(Stall::WouldBlock) => Attempt::Done(Err(ReadError::WouldBlock)),
+                None => Attempt::Done(Err(ReadError::Io(e))),
+            },
         }
     }
 
     /// The keepalive's timeout for the next read: the ping interval, or after a ping the
     /// rest of the pong timeout.
     fn keepalive_timeout(&self) -> Option<Duration> {
-        self.keepalive.map(|k| {
-            if self.pinged {
-                k.timeout - k.ping_interval
-            } else {
-                k.ping_interval
-            }
+        self.keepalive.map(|k| match self.silence {
+            Silence::Listening => k.ping_interval(),
+            Silence::Pinged => k.timeout() - k.ping_interval(),
         })
     }
 
-    /// The stream's timer fired after `waited` of silence.
-    fn on_timeout(&mut self, e: io::Error, waited: Duration) -> Attempt {
+    /// The timeout wsio set fired after `waited` of silence.
+    fn on_timeout(&mut self, waited: Duration) -> Attempt {
         if self
             .hard_deadline()
             .is_some_and(|d| d <= Instant::now() + SLACK)
         {
-            return Attempt::Done(Err(e));
+            return Attempt::Done(Err(ReadError::TimedOut));
         }
         if self.keepalive.is_none() {
-            return Attempt::Done(Err(e));
+            return Attempt::Done(Err(ReadError::TimedOut));
         }
         if waited + SLACK < self.keepalive_timeout().unwrap_or_default() {
             // A deadline's shorter timer fired, before the keepalive's time: read again.
             return Attempt::Retry;
         }
-        if self.pinged {
-            return Attempt::Done(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                Error::KeepaliveTimeout,
-            )));
+        match self.silence {
+            Silence::Pinged => Attempt::Done(Err(ReadError::PeerSilent)),
+            Silence::Listening => {
+                self.silence = Silence::Pinged;
+                Attempt::Ping
+            }
         }
-        self.pinged = true;
-        Attempt::Ping
     }
 }

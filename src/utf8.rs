@@ -1,5 +1,7 @@
-//! Incremental UTF-8 validation for text messages that arrive in pieces.
+//! UTF-8 validation: the one place text is checked, whole or as it arrives in pieces.
 //!
+//! Whole payloads (text the application writes, a prepared message) go through [`check`];
+//! received text is checked as it arrives and turned into a `String` by [`into_string`].
 //! A text message may be split anywhere: between frames, or inside a frame by the transport.
 //! [`Utf8Validator`] checks each piece as it arrives and carries an incomplete character (at
 //! most 3 bytes) to the next piece. It fails fast: a byte that can start or continue no valid
@@ -8,11 +10,25 @@
 
 /// A piece of text was not UTF-8, or a message ended inside a character.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InvalidUtf8;
+pub(crate) struct InvalidUtf8;
+
+/// Checks a whole payload (SIMD).
+pub(crate) fn check(bytes: &[u8]) -> Result<(), InvalidUtf8> {
+    simdutf8::basic::from_utf8(bytes)
+        .map(|_| ())
+        .map_err(|_| InvalidUtf8)
+}
+
+/// Text that a [`Utf8Validator`] accepted as it arrived, as a `String`. The standard
+/// library checks it once more (without `unsafe`, its check is the one `String` trusts); a
+/// failure would be a bug in the incremental check and is reported, never a panic.
+pub(crate) fn into_string(bytes: Vec<u8>) -> Result<String, InvalidUtf8> {
+    String::from_utf8(bytes).map_err(|_| InvalidUtf8)
+}
 
 /// Validates UTF-8 across piece boundaries.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Utf8Validator {
+pub(crate) struct Utf8Validator {
     /// The bytes of an incomplete character at the end of the last piece.
     partial: [u8; 4],
     partial_len: u8,
@@ -20,7 +36,7 @@ pub struct Utf8Validator {
 
 impl Utf8Validator {
     /// Checks the next piece.
-    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8]) -> Result<(), InvalidUtf8> {
         if self.partial_len > 0 {
             let have = usize::from(self.partial_len);
             let need = sequence_len(self.partial[0]) - have;
@@ -51,7 +67,7 @@ impl Utf8Validator {
     }
 
     /// Checks that the message did not end inside a character.
-    pub fn finish(&self) -> Result<(), InvalidUtf8> {
+    pub(crate) fn finish(&self) -> Result<(), InvalidUtf8> {
         if self.partial_len == 0 {
             Ok(())
         } else {
@@ -90,6 +106,21 @@ mod tests {
             .all(|b| v.feed(std::slice::from_ref(b)).is_ok())
             && v.finish().is_ok();
         assert_eq!(ok, expected, "{bytes:x?} byte by byte");
+    }
+
+    #[test]
+    fn whole_checks_agree_with_std() {
+        for bytes in [
+            &b"plain"[..],
+            "κόσμε".as_bytes(),
+            b"\xff",
+            b"abc\xe2\x82",
+            b"",
+        ] {
+            let expected = std::str::from_utf8(bytes).is_ok();
+            assert_eq!(check(bytes).is_ok(), expected, "{bytes:x?}");
+            assert_eq!(into_string(bytes.to_vec()).is_ok(), expected, "{bytes:x?}");
+        }
     }
 
     #[test]

@@ -6,18 +6,22 @@
 //! payload with one vectored write; the client, which must mask, masks through the buffer in
 //! chunks. A streamed message accumulates in the buffer behind a reserved header slot
 //! (gorilla's trick) and is cut into a frame whenever the buffer fills.
+//!
+//! The writer does no I/O of its own choosing: bytes go to an [`Egress`], which applies the
+//! write deadline and says how a write that moved nothing stalled.
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 
 use crate::config::{Config, FlushPolicy};
-use crate::conn::Role;
-use crate::deflate::{DeflateParams, Deflater, TAIL};
+use crate::deflate::DeflateParams;
+use crate::deflate::codec::{self, Deflater, Flush, Part, TAIL};
 use crate::error::{Error, InvalidInput, Poison, Result, Sticky};
-use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, random_key};
-use crate::message::MessageKind;
 use crate::prepared::PreparedMessage;
-use crate::utf8::Utf8Validator;
+use crate::proto::{MessageKind, OpCode, Role};
+use crate::stream::Stall;
+use crate::utf8::{self, Utf8Validator};
 
 /// The largest chunk a client masks at a time when writing a large payload.
 const MAX_MASK_CHUNK: usize = 64 << 10;
@@ -25,20 +29,111 @@ const MAX_MASK_CHUNK: usize = 64 << 10;
 /// The most the write buffer grows to while batches fill it.
 const MAX_WRITE_BUFFER: usize = 64 << 10;
 
+/// Why a write to the stream moved no bytes.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// A deadline passed, or a non-blocking stream would block.
+    Stalled(Stall),
+    /// The stream failed.
+    Io(io::Error),
+}
+
+/// Where the writer's bytes go: the stream, with the write deadline applied. Interrupted
+/// calls are retried inside; every other failure is classified.
+pub(crate) trait Egress {
+    /// Writes some of `buf`; `Ok(0)` means the stream accepts nothing more.
+    fn write(&mut self, buf: &[u8]) -> Result<usize, WriteError>;
+    /// Writes some of `bufs`, in order.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, WriteError>;
+    /// Flushes the stream.
+    fn flush(&mut self) -> Result<(), WriteError>;
+}
+
+/// How an internal step stopped: a stall, which the operation settles (see
+/// [`Writer::settle`]), or an error to report as is.
+#[derive(Debug)]
+enum Stop {
+    Stalled(Stall),
+    Failed(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+type Step<T = ()> = std::result::Result<T, Stop>;
+
+/// What an operation that stalled before sending a byte leaves behind.
+#[derive(Clone, Copy, Debug)]
+enum Undo {
+    /// The operation's frames start at this offset of the buffer: they are dropped, so the
+    /// call can be repeated.
+    DropFrom(usize),
+    /// The operation added no frames: what is buffered stays, to go out later.
+    Nothing,
+    /// A streamed message is under way: part of it is out or buffered, so any stall leaves
+    /// the stream in the middle of a message for good.
+    Impossible,
+}
+
+/// Whether a frame ends its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fin {
+    /// The last frame of the message (FIN set).
+    Last,
+    /// More frames follow.
+    More,
+}
+
+/// How a message's payload is carried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coding {
+    Plain,
+    /// Compressed with permessage-deflate: the first frame has RSV1.
+    Deflated,
+}
+
+/// Whether a streamed message's text still needs checking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TextCheck {
+    /// Check each piece as it is written.
+    Incremental,
+    /// The whole payload was checked before streaming started.
+    Done,
+}
+
+/// Which frames of a streamed message have gone into the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Emitted {
+    /// None: the next frame is the first, with the message's opcode.
+    Nothing,
+    /// Some: the next frame is a continuation.
+    Frames,
+}
+
+/// Where a compressed message's last frames go when it is ended.
+enum Ending<'a, E> {
+    /// To the stream, sending the buffer whenever it fills.
+    Stream(&'a mut E),
+    /// Into the buffer only, however large it grows (a writer dropped unfinished does no
+    /// I/O).
+    BufferOnly,
+}
+
 /// The message being streamed by a [`MessageWriter`](crate::MessageWriter).
 #[derive(Clone, Copy, Debug)]
 enum OutMessage {
     Idle,
     Streaming {
         kind: MessageKind,
-        /// A frame of this message has been emitted: the next one is a continuation.
-        started: bool,
+        coding: Coding,
+        emitted: Emitted,
         /// Where the reserved header slot of the frame being filled starts in the buffer;
         /// the frame's payload so far follows the slot.
         slot: Option<usize>,
         utf8: Option<Utf8Validator>,
-        /// The message is compressed (its first frame has RSV1).
-        compressed: bool,
     },
 }
 
@@ -60,7 +155,7 @@ pub(crate) struct Writer {
     threshold: usize,
     /// The application's per-message switch (gorilla's `EnableWriteCompression`).
     compress_writes: bool,
-    /// Bytes written to the stream by the current operation, to tell a timeout before
+    /// Bytes written to the stream by the current operation, to tell a stall before
     /// anything went out (harmless) from one in the middle of a frame (fatal).
     progress: usize,
     /// Set once the stream state is unusable: every later call returns it.
@@ -85,32 +180,38 @@ impl Writer {
         }
     }
 
-    /// Ends an operation. A write timeout before any byte went out undoes the operation's
-    /// frames (from `rollback`, when it can be undone) and is [`Error::Timeout`]: nothing
-    /// was sent, the call can be repeated. After some bytes went out, the frame boundary is
-    /// lost: [`Error::Poisoned`], for good.
-    fn settle<T>(&mut self, result: Result<T>, rollback: Option<usize>) -> Result<T> {
+    /// Ends an operation. A stall before any byte went out is harmless when the operation
+    /// can be undone (`undo`): [`Error::Timeout`] for a deadline, `WouldBlock` for a
+    /// non-blocking stream, and the call can be repeated. After some bytes went out, the
+    /// frame boundary is lost: [`Error::Poisoned`], for good.
+    fn settle<T>(&mut self, result: Step<T>, undo: Undo) -> Result<T> {
         let progress = std::mem::take(&mut self.progress);
-        match result {
-            Err(Error::Io(e)) if crate::stream::is_timeout(&e) => {
-                if progress == 0 && (rollback.is_some() || self.slot().is_none()) {
-                    if let Some(mark) = rollback {
-                        self.buf.truncate(mark);
-                    }
-                    Err(Error::Timeout)
-                } else {
-                    self.failed = Some(Sticky::Poisoned(Poison::WriteTimeoutMidFrame));
-                    Err(Error::Poisoned(Poison::WriteTimeoutMidFrame))
+        let stall = match result {
+            Ok(value) => return Ok(value),
+            Err(Stop::Failed(e)) => return Err(e),
+            Err(Stop::Stalled(stall)) => stall,
+        };
+        let harmless = progress == 0
+            && match undo {
+                Undo::DropFrom(mark) => {
+                    self.buf.truncate(mark);
+                    true
                 }
+                Undo::Nothing => true,
+                Undo::Impossible => false,
+            };
+        match (harmless, stall) {
+            (true, Stall::TimedOut) => Err(Error::Timeout),
+            (true, Stall::WouldBlock) => Err(Error::Io(io::ErrorKind::WouldBlock.into())),
+            (false, stall) => {
+                let poison = match stall {
+                    Stall::TimedOut => Poison::WriteTimeoutMidFrame,
+                    Stall::WouldBlock => Poison::WriteWouldBlockMidFrame,
+                };
+                self.failed = Some(Sticky::Poisoned(poison));
+                Err(Error::Poisoned(poison))
             }
-            other => other,
         }
-    }
-
-    /// Where this operation's frames will start, if they can be undone: with no message
-    /// being streamed, everything after the current end of the buffer.
-    fn mark(&self) -> Option<usize> {
-        matches!(self.message, OutMessage::Idle).then_some(self.buf.len())
     }
 
     /// Turns compression of the following messages on or off (when negotiated).
@@ -130,8 +231,9 @@ impl Writer {
         self.compress_writes && self.deflater.as_ref().is_some_and(Deflater::can_compress)
     }
 
-    fn check(&self) -> Result<()> {
-        match &self.failed {
+    /// A failure of this writer repeats.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.failed {
             Some(sticky) => Err(sticky.to_error()),
             None => Ok(()),
         }
@@ -150,20 +252,21 @@ impl Writer {
         }
     }
 
-    /// Writes one whole message as a single frame.
-    pub(crate) fn write_message<W: Write>(
+    /// Writes one whole message as a single frame (compressed: as a streamed message).
+    pub(crate) fn write_message<E: Egress>(
         &mut self,
-        w: &mut W,
+        w: &mut E,
         kind: MessageKind,
         data: &[u8],
     ) -> Result<()> {
         self.check()?;
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(data).is_err() {
+        if kind == MessageKind::Text && utf8::check(data).is_err() {
             return Err(InvalidInput::InvalidUtf8.into());
         }
-        let mark = self.mark();
+        debug_assert!(matches!(self.message, OutMessage::Idle));
+        let undo = Undo::DropFrom(self.buf.len());
         let result = if self.compressing() && data.len() >= self.threshold {
-            self.start(kind, true, false);
+            self.start(kind, Coding::Deflated, TextCheck::Done);
             let result = self
                 .stream_write_inner(w, data)
                 .and_then(|()| self.stream_finish_inner(w));
@@ -176,21 +279,22 @@ impl Writer {
             }
             result
         } else {
-            self.frame(w, kind.opcode(), true, data)
+            self.frame(w, FrameHeader::new(kind.opcode(), true, 0), data)
                 .and_then(|()| self.end_of_message(w))
         };
-        self.settle(result, mark)
+        self.settle(result, undo)
     }
 
     /// Writes a prepared message: compressed (with its shared compressed payload) when
     /// this message would be, else as `write_message` does.
-    pub(crate) fn write_prepared<W: Write>(
+    pub(crate) fn write_prepared<E: Egress>(
         &mut self,
-        w: &mut W,
+        w: &mut E,
         prepared: &PreparedMessage,
     ) -> Result<()> {
         self.check()?;
-        let mark = self.mark();
+        debug_assert!(matches!(self.message, OutMessage::Idle));
+        let undo = Undo::DropFrom(self.buf.len());
         let kind = prepared.kind();
         let data = prepared.data();
         let window = match &self.deflater {
@@ -199,10 +303,11 @@ impl Writer {
             }
             _ => None,
         };
+        let mut header = FrameHeader::new(kind.opcode(), true, 0);
         let result = match window {
             Some(bits) => {
-                let result =
-                    self.frame_with(w, kind.opcode(), true, true, prepared.compressed(bits));
+                header.rsv1 = true;
+                let result = self.frame(w, header, prepared.compressed(bits));
                 // The peer's window now holds this message, ours does not: start afresh,
                 // so that no later message refers to history the two sides disagree on.
                 if let Some(deflater) = &mut self.deflater {
@@ -210,37 +315,39 @@ impl Writer {
                 }
                 result
             }
-            None => self.frame(w, kind.opcode(), true, data),
+            None => self.frame(w, header, data),
         };
         let result = result.and_then(|()| self.end_of_message(w));
-        self.settle(result, mark)
+        self.settle(result, undo)
     }
 
     /// Writes a control frame (payload already checked to be at most 125 bytes). If a
     /// streamed message has a partial frame, that frame is emitted first: control frames may
     /// come between the frames of a message, never inside one.
-    pub(crate) fn write_control<W: Write>(
+    pub(crate) fn write_control<E: Egress>(
         &mut self,
-        w: &mut W,
+        w: &mut E,
         opcode: OpCode,
         payload: &[u8],
     ) -> Result<()> {
         self.check()?;
-        let mark = self.mark();
         // A compressed message's last (up to) four bytes wait in the slot for the next frame
         // (they may be the tail to strip): they are lifted out while the control frame goes
         // in, and put back behind it.
-        let mut held = [0u8; 4];
+        let mut held = [0u8; TAIL.len()];
         let mut held_len = 0;
         if let OutMessage::Streaming {
             slot: Some(s),
-            compressed,
+            coding,
             ..
         } = self.message
         {
-            let keep = if compressed { held.len() } else { 0 };
+            let keep = match coding {
+                Coding::Deflated => held.len(),
+                Coding::Plain => 0,
+            };
             if self.buf.len() > s + MAX_HEADER_LEN + keep {
-                self.emit(false);
+                self.emit(Fin::More);
             }
             if let Some(s) = self.slot() {
                 let from = s + MAX_HEADER_LEN;
@@ -250,10 +357,11 @@ impl Writer {
                 self.set_slot(None);
             }
         }
+        let undo = Undo::DropFrom(self.buf.len());
         let result = self
-            .frame(w, opcode, true, payload)
+            .frame(w, FrameHeader::new(opcode, true, 0), payload)
             .and_then(|()| self.end_of_message(w));
-        let result = self.settle(result, mark);
+        let result = self.settle(result, undo);
         if held_len > 0 {
             let slot = self.buf.len();
             self.buf.resize(slot + MAX_HEADER_LEN, 0);
@@ -264,14 +372,14 @@ impl Writer {
     }
 
     /// Sends the complete frames in the buffer and flushes the stream.
-    pub(crate) fn flush<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    pub(crate) fn flush<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
         let result = self.flush_inner(w);
-        // Unsent frames stay buffered: a timeout before any byte went out can be retried.
-        self.settle(result, None)
+        // Unsent frames stay buffered: a stall before any byte went out can be retried.
+        self.settle(result, Undo::Nothing)
     }
 
-    fn flush_inner<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    fn flush_inner<E: Egress>(&mut self, w: &mut E) -> Step {
         if self.complete_end() < self.size / 8 {
             // A small batch: the buffer need not stay large.
             self.size = self.base;
@@ -282,7 +390,7 @@ impl Writer {
 
     /// The buffer is full in the middle of a batch: send it, and let the next batch be
     /// bigger, so that a busy connection makes fewer, larger writes.
-    fn send_full<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    fn send_full<E: Egress>(&mut self, w: &mut E) -> Step {
         if self.policy == FlushPolicy::Batched {
             self.size = (self.size * 2).min(MAX_WRITE_BUFFER.max(self.base));
         }
@@ -293,58 +401,54 @@ impl Writer {
     pub(crate) fn begin(&mut self, kind: MessageKind) -> Result<()> {
         self.check()?;
         debug_assert!(matches!(self.message, OutMessage::Idle));
-        let compressed = self.compressing();
-        self.start(kind, compressed, true);
+        let coding = if self.compressing() {
+            Coding::Deflated
+        } else {
+            Coding::Plain
+        };
+        self.start(kind, coding, TextCheck::Incremental);
         Ok(())
     }
 
-    fn start(&mut self, kind: MessageKind, compressed: bool, check_text: bool) {
+    fn start(&mut self, kind: MessageKind, coding: Coding, check: TextCheck) {
+        let check_text = check == TextCheck::Incremental && kind == MessageKind::Text;
         self.message = OutMessage::Streaming {
             kind,
-            started: false,
+            coding,
+            emitted: Emitted::Nothing,
             slot: None,
-            utf8: (check_text && kind == MessageKind::Text).then(Utf8Validator::default),
-            compressed,
+            utf8: check_text.then(Utf8Validator::default),
         };
     }
 
     /// Adds payload to the streamed message, emitting frames as the buffer fills.
-    pub(crate) fn stream_write<W: Write>(&mut self, w: &mut W, data: &[u8]) -> Result<()> {
+    pub(crate) fn stream_write<E: Egress>(&mut self, w: &mut E, data: &[u8]) -> Result<()> {
         self.check()?;
         let result = self.stream_write_inner(w, data);
-        self.stream_settle(result)
+        self.settle(result, Undo::Impossible)
     }
 
-    /// A timeout while streaming is always fatal: part of the message is out or buffered.
-    fn stream_settle(&mut self, result: Result<()>) -> Result<()> {
-        self.progress = 1;
-        self.settle(result, None)
-    }
-
-    fn stream_write_inner<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
-        let OutMessage::Streaming {
-            utf8, compressed, ..
-        } = &mut self.message
-        else {
-            return Err(Error::AlreadyClosed);
+    fn stream_write_inner<E: Egress>(&mut self, w: &mut E, mut data: &[u8]) -> Step {
+        let OutMessage::Streaming { utf8, coding, .. } = &mut self.message else {
+            return Err(Error::AlreadyClosed.into());
         };
-        let compressed = *compressed;
+        let coding = *coding;
         if let Some(v) = utf8 {
             if v.feed(data).is_err() {
                 self.abandon();
-                return Err(InvalidInput::InvalidUtf8.into());
+                return Err(Error::from(InvalidInput::InvalidUtf8).into());
             }
         }
-        if compressed {
+        if coding == Coding::Deflated {
             return self.stream_compress(w, data);
         }
         while !data.is_empty() {
             if self.slot().is_none() {
                 if data.len() >= self.size {
                     // A large write and no partial frame: one frame straight from `data`.
-                    let opcode = self.next_opcode();
-                    self.frame(w, opcode, false, data)?;
-                    self.set_started();
+                    let header = FrameHeader::new(self.next_opcode(), false, 0);
+                    self.frame(w, header, data)?;
+                    self.set_emitted();
                     return Ok(());
                 }
                 if self.buf.len() + MAX_HEADER_LEN >= self.size {
@@ -359,7 +463,7 @@ impl Writer {
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.buf.len() >= self.size {
-                self.emit(false);
+                self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
         }
@@ -367,70 +471,66 @@ impl Writer {
     }
 
     /// Emits the streamed message's partial frame, if any, and sends what is buffered.
-    pub(crate) fn stream_flush<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    pub(crate) fn stream_flush<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
         if self
             .slot()
             .is_some_and(|s| self.buf.len() > s + MAX_HEADER_LEN)
         {
-            self.emit(false);
+            self.emit(Fin::More);
         }
         let result = self.flush_inner(w);
-        self.stream_settle(result)
+        self.settle(result, Undo::Impossible)
     }
 
     /// Ends the streamed message with a final frame.
-    pub(crate) fn stream_finish<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    pub(crate) fn stream_finish<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
         let result = self.stream_finish_inner(w);
-        self.stream_settle(result)
+        self.settle(result, Undo::Impossible)
     }
 
-    fn stream_finish_inner<W: Write>(&mut self, w: &mut W) -> Result<()> {
-        let OutMessage::Streaming {
-            utf8, compressed, ..
-        } = self.message
-        else {
-            return Err(Error::AlreadyClosed);
+    fn stream_finish_inner<E: Egress>(&mut self, w: &mut E) -> Step {
+        let OutMessage::Streaming { utf8, coding, .. } = self.message else {
+            return Err(Error::AlreadyClosed.into());
         };
         if utf8.is_some_and(|v| v.finish().is_err()) {
             self.abandon();
-            return Err(InvalidInput::InvalidUtf8.into());
+            return Err(Error::from(InvalidInput::InvalidUtf8).into());
         }
-        if compressed {
-            self.finish_compressed(Some(w))?;
-            self.message = OutMessage::Idle;
-            return self.end_of_message(w);
-        }
-        if self.slot().is_some() {
-            self.emit(true);
-        } else {
-            let opcode = self.next_opcode();
-            self.frame(w, opcode, true, &[])?;
+        match coding {
+            Coding::Deflated => self.finish_compressed(Ending::Stream(w))?,
+            Coding::Plain if self.slot().is_some() => self.emit(Fin::Last),
+            Coding::Plain => {
+                let header = FrameHeader::new(self.next_opcode(), true, 0);
+                self.frame(w, header, &[])?;
+            }
         }
         self.message = OutMessage::Idle;
         self.end_of_message(w)
     }
 
-    /// The application dropped its writer without finishing. Does no I/O (it runs in `Drop`):
-    /// if nothing of the message has been emitted, it is forgotten; otherwise a final frame
-    /// with what is buffered ends it early, to be sent with the next write or flush.
+    /// The application gave its writer up without finishing. Does no I/O (it runs in
+    /// `Drop`): if nothing of the message has been emitted, it is forgotten; otherwise a
+    /// final frame with what is buffered ends it early, to be sent with the next write or
+    /// flush.
     pub(crate) fn abandon(&mut self) {
         let OutMessage::Streaming {
-            started,
+            emitted,
             slot,
-            compressed,
+            coding,
             ..
         } = self.message
         else {
             return;
         };
-        if compressed {
-            if started {
-                // The peer has part of the message: end it properly, in the buffer only.
-                let _ = self.finish_compressed::<io::Sink>(None);
-            } else {
-                // Nothing left: forget it, and the input the compressor already took.
+        match (coding, emitted, slot) {
+            // The peer has part of the message: end it properly, in the buffer only.
+            (Coding::Deflated, Emitted::Frames, _) => {
+                let _ = self.finish_compressed::<NoEgress>(Ending::BufferOnly);
+            }
+            // Nothing left: forget it, and the input the compressor already took.
+            (Coding::Deflated, Emitted::Nothing, _) => {
                 if let Some(s) = slot {
                     self.buf.truncate(s);
                 }
@@ -438,14 +538,10 @@ impl Writer {
                     deflater.reset();
                 }
             }
-            self.message = OutMessage::Idle;
-            return;
-        }
-        match (started, slot) {
-            (false, Some(s)) => self.buf.truncate(s),
-            (false, None) => {}
-            (true, Some(_)) => self.emit(true),
-            (true, None) => {
+            (Coding::Plain, Emitted::Nothing, Some(s)) => self.buf.truncate(s),
+            (Coding::Plain, Emitted::Nothing, None) => {}
+            (Coding::Plain, Emitted::Frames, Some(_)) => self.emit(Fin::Last),
+            (Coding::Plain, Emitted::Frames, None) => {
                 let mut header = FrameHeader::new(OpCode::Continuation, true, 0);
                 if self.role == Role::Client {
                     header.masking_key = Some(random_key());
@@ -471,51 +567,51 @@ impl Writer {
         }
     }
 
-    fn set_started(&mut self) {
-        if let OutMessage::Streaming { started, .. } = &mut self.message {
-            *started = true;
+    fn set_emitted(&mut self) {
+        if let OutMessage::Streaming { emitted, .. } = &mut self.message {
+            *emitted = Emitted::Frames;
         }
     }
 
     fn next_opcode(&self) -> OpCode {
         match self.message {
-            OutMessage::Streaming { started: true, .. } => OpCode::Continuation,
+            OutMessage::Streaming {
+                emitted: Emitted::Frames,
+                ..
+            } => OpCode::Continuation,
             OutMessage::Streaming { kind, .. } => kind.opcode(),
             OutMessage::Idle => unreachable!("no message is being streamed"),
         }
     }
 
     /// Turns the slot and the payload behind it into a frame, in place. No I/O.
-    fn emit(&mut self, fin: bool) {
-        let Some(slot) = self.slot() else {
+    fn emit(&mut self, fin: Fin) {
+        let OutMessage::Streaming {
+            coding,
+            emitted,
+            slot: Some(slot),
+            ..
+        } = self.message
+        else {
             return;
         };
-        let (compressed, started) = match self.message {
-            OutMessage::Streaming {
-                compressed,
-                started,
-                ..
-            } => (compressed, started),
-            OutMessage::Idle => (false, false),
-        };
         let payload_start = slot + MAX_HEADER_LEN;
-        // A compressed message ends with the sync flush's four-byte tail, which is stripped
-        // (RFC 7692 7.2.1). The last four bytes of a frame that is not the last may be the
-        // start of it, so they move on to the next frame.
-        let mut carry = [0u8; 4];
+        // A compressed message ends with the sync flush's four-byte tail, which is stripped.
+        // The last four bytes of a frame that is not the last may be the start of it, so
+        // they move on to the next frame.
+        let mut carry = [0u8; TAIL.len()];
         let mut carry_len = 0;
-        if compressed {
-            if fin {
-                if self.buf[payload_start..].ends_with(&TAIL) {
-                    self.buf.truncate(self.buf.len() - TAIL.len());
-                }
-                if !started && self.buf.len() == payload_start {
-                    // Nothing came out (an empty message right after a flush): one empty
-                    // stored-block header, which the receiver's appended tail completes.
-                    self.buf.push(0x00);
-                }
-            } else {
-                carry_len = (self.buf.len() - payload_start).min(4);
+        match (coding, fin) {
+            (Coding::Plain, _) => {}
+            (Coding::Deflated, Fin::Last) => {
+                let part = match emitted {
+                    Emitted::Nothing => Part::Whole,
+                    Emitted::Frames => Part::LastFrame,
+                };
+                codec::end_payload(&mut self.buf, payload_start, part);
+            }
+            (Coding::Deflated, Fin::More) => {
+                carry_len = (self.buf.len() - payload_start).min(carry.len());
                 let from = self.buf.len() - carry_len;
                 carry[..carry_len].copy_from_slice(&self.buf[from..]);
                 self.buf.truncate(from);
@@ -523,10 +619,10 @@ impl Writer {
         }
         let mut header = FrameHeader::new(
             self.next_opcode(),
-            fin,
+            fin == Fin::Last,
             (self.buf.len() - payload_start) as u64,
         );
-        header.rsv1 = compressed && !started;
+        header.rsv1 = coding == Coding::Deflated && emitted == Emitted::Nothing;
         if self.role == Role::Client {
             let key = random_key();
             header.masking_key = Some(key);
@@ -543,7 +639,7 @@ impl Writer {
             self.buf.truncate(self.buf.len() - gap);
         }
         self.set_slot(None);
-        self.set_started();
+        self.set_emitted();
         if carry_len > 0 {
             let slot = self.buf.len();
             self.buf.resize(slot + MAX_HEADER_LEN, 0);
@@ -554,12 +650,14 @@ impl Writer {
 
     /// Reserves a header slot at the end of the buffer if none is, sending what is buffered
     /// first if there is no room for a slot and some payload.
-    fn reserve_slot<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    fn reserve_slot<E: Egress>(&mut self, ending: &mut Ending<'_, E>) -> Step {
         if self.slot().is_some() {
             return Ok(());
         }
-        if self.buf.len() + MAX_HEADER_LEN + 64 > self.size {
-            self.send_buffered(w)?;
+        if let Ending::Stream(w) = ending {
+            if self.buf.len() + MAX_HEADER_LEN + 64 > self.size {
+                self.send_buffered(*w)?;
+            }
         }
         self.alloc();
         let slot = self.buf.len();
@@ -569,83 +667,59 @@ impl Writer {
     }
 
     /// Compresses `data` into the message, emitting frames as the buffer fills.
-    fn stream_compress<W: Write>(&mut self, w: &mut W, mut data: &[u8]) -> Result<()> {
+    fn stream_compress<E: Egress>(&mut self, w: &mut E, mut data: &[u8]) -> Step {
         while !data.is_empty() {
-            self.reserve_slot(w)?;
+            self.reserve_slot(&mut Ending::Stream(&mut *w))?;
             let room = self.size.saturating_sub(self.buf.len());
             let before = self.buf.len();
             let taken = match &mut self.deflater {
-                Some(deflater) if room > 0 => deflater.compress(data, &mut self.buf, room, false),
+                Some(deflater) if room > 0 => {
+                    deflater.compress(data, &mut self.buf, room, Flush::More)
+                }
                 _ => 0,
             };
             data = &data[taken..];
             if self.buf.len() >= self.size || (taken == 0 && self.buf.len() == before) {
-                self.emit(false);
+                self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
         }
         Ok(())
     }
 
-    /// Flushes the compressor and emits the final frame. With no stream (from `abandon`),
-    /// does no I/O and lets the buffer grow instead.
-    fn finish_compressed<W: Write>(&mut self, mut w: Option<&mut W>) -> Result<()> {
+    /// Flushes the compressor and emits the final frame.
+    fn finish_compressed<E: Egress>(&mut self, mut ending: Ending<'_, E>) -> Step {
         loop {
-            match w.as_deref_mut() {
-                Some(w) => self.reserve_slot(w)?,
-                None if self.slot().is_none() => {
-                    let slot = self.buf.len();
-                    self.buf.resize(slot + MAX_HEADER_LEN, 0);
-                    self.set_slot(Some(slot));
-                }
-                None => {}
-            }
-            let room = match w {
-                Some(_) => self.size.saturating_sub(self.buf.len()).max(64),
-                None => self.size,
+            self.reserve_slot(&mut ending)?;
+            let room = match ending {
+                Ending::Stream(_) => self.size.saturating_sub(self.buf.len()).max(64),
+                Ending::BufferOnly => self.size,
             };
             let before = self.buf.len();
             if let Some(deflater) = &mut self.deflater {
-                deflater.compress(&[], &mut self.buf, room, true);
+                deflater.compress(&[], &mut self.buf, room, Flush::EndOfMessage);
             }
             if self.buf.len() - before < room {
                 break;
             }
             // The flush filled the room: more output is pending.
-            if let Some(w) = w.as_deref_mut() {
-                self.emit(false);
-                self.send_buffered(w)?;
+            if let Ending::Stream(w) = &mut ending {
+                self.emit(Fin::More);
+                self.send_buffered(*w)?;
             }
         }
-        self.emit(true);
+        self.emit(Fin::Last);
         if let Some(deflater) = &mut self.deflater {
             deflater.end_message();
         }
         Ok(())
     }
 
-    /// Writes one frame: into the buffer when it fits, else straight out.
-    fn frame<W: Write>(
-        &mut self,
-        w: &mut W,
-        opcode: OpCode,
-        fin: bool,
-        payload: &[u8],
-    ) -> Result<()> {
-        self.frame_with(w, opcode, fin, false, payload)
-    }
-
-    fn frame_with<W: Write>(
-        &mut self,
-        w: &mut W,
-        opcode: OpCode,
-        fin: bool,
-        rsv1: bool,
-        payload: &[u8],
-    ) -> Result<()> {
+    /// Writes one frame with this header (its payload length and masking key are set
+    /// here): into the buffer when it fits, else straight out.
+    fn frame<E: Egress>(&mut self, w: &mut E, mut header: FrameHeader, payload: &[u8]) -> Step {
         debug_assert!(self.slot().is_none());
-        let mut header = FrameHeader::new(opcode, fin, payload.len() as u64);
-        header.rsv1 = rsv1;
+        header.payload_len = payload.len() as u64;
         let key = (self.role == Role::Client).then(random_key);
         header.masking_key = key;
         let mut bytes = [0u8; MAX_HEADER_LEN];
@@ -684,10 +758,10 @@ impl Writer {
                         Ok(())
                     }
                     // Nothing went out: the buffered frames are still whole.
-                    Err(e) if written == 0 && crate::stream::is_timeout(&e) => Err(Error::Io(e)),
-                    Err(e) if crate::stream::is_timeout(&e) => {
+                    Err(WriteError::Stalled(stall)) if written == 0 => Err(Stop::Stalled(stall)),
+                    Err(WriteError::Stalled(stall)) => {
                         self.buf.clear();
-                        Err(Error::Io(e))
+                        Err(Stop::Stalled(stall))
                     }
                     Err(e) => {
                         self.buf.clear();
@@ -720,7 +794,7 @@ impl Writer {
 
     /// After a whole message or control frame: send it now unless batching, and never keep
     /// more than a buffer's worth.
-    fn end_of_message<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    fn end_of_message<E: Egress>(&mut self, w: &mut E) -> Step {
         if self.policy == FlushPolicy::Immediate {
             self.flush_inner(w)?;
         } else if self.buf.len() >= self.size {
@@ -730,8 +804,8 @@ impl Writer {
     }
 
     /// Writes the complete frames in the buffer. Unsent bytes stay buffered, so after a
-    /// timeout the write can be retried.
-    fn send_buffered<W: Write>(&mut self, w: &mut W) -> Result<()> {
+    /// stall the write can be retried.
+    fn send_buffered<E: Egress>(&mut self, w: &mut E) -> Step {
         let end = self.complete_end();
         let mut written = 0;
         let result = loop {
@@ -739,9 +813,8 @@ impl Writer {
                 break Ok(());
             }
             match w.write(&self.buf[written..end]) {
-                Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(0) => break Err(WriteError::Io(io::ErrorKind::WriteZero.into())),
                 Ok(n) => written += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),
             }
         };
@@ -753,13 +826,11 @@ impl Writer {
         if self.buf.is_empty() && self.buf.capacity() > 2 * self.size {
             self.buf = Vec::new();
         }
-        result.map_err(|e| {
-            if crate::stream::is_timeout(&e) {
-                Error::Io(e)
-            } else {
-                self.io_failed(e)
-            }
-        })
+        match result {
+            Ok(()) => Ok(()),
+            Err(WriteError::Stalled(stall)) => Err(Stop::Stalled(stall)),
+            Err(e) => Err(self.io_failed(e)),
+        }
     }
 
     fn alloc(&mut self) {
@@ -768,38 +839,49 @@ impl Writer {
         }
     }
 
-    /// A write error that leaves the stream in an unknown state: fail for good.
-    fn io_failed(&mut self, e: io::Error) -> Error {
-        self.failed = Some(Sticky::Io(e.kind(), "an earlier write failed"));
-        Error::Io(e)
-    }
-
-    /// Marks the writer finished (a close frame was sent): later writes return
-    /// `AlreadyClosed`.
-    pub(crate) fn set_closed(&mut self) {
-        if self.failed.is_none() {
-            self.failed = Some(Sticky::Closed);
+    /// A write error: a stall is the operation's to settle; any other error leaves the
+    /// stream in an unknown state: fail for good.
+    fn io_failed(&mut self, e: WriteError) -> Stop {
+        match e {
+            WriteError::Stalled(stall) => Stop::Stalled(stall),
+            WriteError::Io(e) => {
+                self.failed = Some(Sticky::Io(e.kind(), "an earlier write failed"));
+                Stop::Failed(Error::Io(e))
+            }
         }
     }
 }
 
 /// `write_all` for several slices.
-fn write_all_vectored<W: Write>(
-    w: &mut W,
+fn write_all_vectored<E: Egress>(
+    w: &mut E,
     mut parts: &mut [IoSlice<'_>],
     written: &mut usize,
-) -> io::Result<()> {
+) -> Result<(), WriteError> {
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
-        match w.write_vectored(parts) {
-            Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-            Ok(n) => {
+        match w.write_vectored(parts)? {
+            0 => return Err(WriteError::Io(io::ErrorKind::WriteZero.into())),
+            n => {
                 *written += n;
                 IoSlice::advance_slices(&mut parts, n);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// The egress of an ending that writes nothing (only its type is needed).
+enum NoEgress {}
+
+impl Egress for NoEgress {
+    fn write(&mut self, _: &[u8]) -> Result<usize, WriteError> {
+        match *self {}
+    }
+    fn write_vectored(&mut self, _: &[IoSlice<'_>]) -> Result<usize, WriteError> {
+        match *self {}
+    }
+    fn flush(&mut self) -> Result<(), WriteError> {
+        match *self {}
+    }
 }

@@ -25,7 +25,7 @@ fn the_peers_code_and_reason_are_echoed_and_reported() {
     assert_eq!(status.code, CloseCode::from_u16(4001));
     assert_eq!(status.reason, "bye now");
     assert_eq!(status.initiator, Initiator::Peer);
-    assert_eq!(server.close_status(), Some(&status));
+    assert_eq!(server.close_status(), Some(status.clone()));
 
     let frames = frames_from(&mut client);
     assert_eq!(frames.len(), 1);

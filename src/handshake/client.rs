@@ -4,13 +4,14 @@ use std::fmt::Write as _;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::server::{Saved, send};
-use super::{Headers, Response, accept_key, apply_read_deadline, new_key, read_head};
+use super::{accept_key, new_key};
 use crate::config::Config;
-use crate::conn::{Agreed, Conn, Role};
+use crate::conn::{Conn, Info};
 use crate::deflate;
 use crate::error::{Error, HandshakeError, Result, UrlError};
-use crate::stream::{Stream, StreamOps};
+use crate::http::{self, HeadWriter, Headers, Response};
+use crate::proto::Role;
+use crate::stream::{SavedTimeouts, Stream, StreamOps};
 
 /// The most body bytes of a refused handshake kept in [`Response::body`].
 const MAX_BODY: usize = 1024;
@@ -195,18 +196,11 @@ impl Dialer {
         target: &Target,
     ) -> Result<(Conn<S>, Response)> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
-        let saved = Saved::take(&stream);
+        let saved = SavedTimeouts::take(&stream);
         let result = self.exchange(&mut stream, target, deadline);
         saved.restore(&mut stream);
-        let (response, agreed, leftover) = result?;
-        let conn = Conn::from_parts(
-            stream,
-            Role::Client,
-            self.config.clone(),
-            &leftover,
-            agreed,
-            Some(StreamOps::of()),
-        );
+        let (response, info, leftover) = result?;
+        let conn = Conn::new(stream, &leftover, info, Some(StreamOps::of()));
         Ok((conn, response))
     }
 
@@ -216,29 +210,20 @@ impl Dialer {
         stream: &mut S,
         target: &Target,
         deadline: Option<Instant>,
-    ) -> Result<(Response, Agreed, Vec<u8>)> {
+    ) -> Result<(Response, Info, Vec<u8>)> {
         let key = new_key();
-        send(stream, deadline, self.request(target, &key).as_bytes()).map_err(timeout_or_io)?;
+        http::write_all(stream, deadline, self.request(target, &key).as_bytes())?;
 
-        let head = read_head(stream, self.config.max_handshake_size(), deadline)?;
-        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers()];
-        let mut parsed = httparse::Response::new(&mut headers);
-        match parsed.parse(&head.buf[..head.len]) {
-            Ok(httparse::Status::Complete(_)) => {}
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HandshakeError::TooManyHeaders.into());
-            }
-            _ => return Err(HandshakeError::Malformed.into()),
-        }
-        let mut response = Response {
-            status: parsed.code.unwrap_or_default(),
-            reason: parsed.reason.unwrap_or_default().to_owned(),
-            headers: Headers::from_parsed(parsed.headers),
-            body: Vec::new(),
-        };
-
+        let head = http::read_head(stream, self.config.max_handshake_size(), deadline)?;
+        let mut response = Response::parse(head.bytes(), self.config.max_headers())?;
         if response.status != 101 {
-            response.body = read_body_prefix(stream, &response.headers, head.leftover(), deadline);
+            response.body = http::read_body_prefix(
+                stream,
+                &response.headers,
+                head.leftover(),
+                MAX_BODY,
+                deadline,
+            );
             return Err(HandshakeError::Status(Box::new(response)).into());
         }
         let headers = &response.headers;
@@ -267,38 +252,32 @@ impl Dialer {
             }
         };
         let leftover = head.leftover().to_vec();
-        let agreed = Agreed {
+        let info = Info {
+            role: Role::Client,
+            config: self.config.clone(),
             subprotocol,
             deflate,
         };
-        Ok((response, agreed, leftover))
+        Ok((response, info, leftover))
     }
 
     fn request(&self, target: &Target, key: &str) -> String {
-        let mut request = format!("GET {} HTTP/1.1\r\n", target.resource);
+        let mut head = HeadWriter::request("GET", &target.resource);
         if self.headers.get("Host").is_none() {
-            write!(request, "Host: {}\r\n", target.host).expect("writing to a String");
+            head.header("Host", &target.host);
         }
-        write!(
-            request,
-            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-        )
-        .expect("writing to a String");
+        head.header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Key", key)
+            .header("Sec-WebSocket-Version", "13");
         if !self.subprotocols.is_empty() {
-            write!(
-                request,
-                "Sec-WebSocket-Protocol: {}\r\n",
-                self.subprotocols.join(", ")
-            )
-            .expect("writing to a String");
+            head.header("Sec-WebSocket-Protocol", &self.subprotocols.join(", "));
         }
         if let Some(config) = self.config.deflate() {
-            let offer = deflate::client_offer(config);
-            write!(request, "Sec-WebSocket-Extensions: {offer}\r\n").expect("writing to a String");
+            head.header("Sec-WebSocket-Extensions", &deflate::client_offer(config));
         }
-        self.headers.write_to(&mut request);
-        request.push_str("\r\n");
-        request
+        head.headers(&self.headers);
+        head.finish("")
     }
 }
 
@@ -309,44 +288,6 @@ impl Dialer {
 /// As [`Dialer::dial`].
 pub fn dial(url: &str) -> Result<(Conn<TcpStream>, Response)> {
     Dialer::new().dial(url)
-}
-
-fn timeout_or_io(e: std::io::Error) -> Error {
-    if crate::stream::is_timeout(&e) {
-        HandshakeError::Timeout.into()
-    } else {
-        Error::Io(e)
-    }
-}
-
-/// Up to [`MAX_BODY`] bytes of a refusal's body: what came with the head, plus more while
-/// `Content-Length` says it is coming and the deadline allows.
-fn read_body_prefix<S: Stream>(
-    stream: &mut S,
-    headers: &Headers,
-    already: &[u8],
-    deadline: Option<Instant>,
-) -> Vec<u8> {
-    let declared = headers
-        .get("Content-Length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(already.len());
-    let want = declared.min(MAX_BODY);
-    let mut body = already[..already.len().min(want)].to_vec();
-    if deadline.is_none() {
-        return body;
-    }
-    let mut chunk = [0u8; 512];
-    while body.len() < want {
-        if apply_read_deadline(stream, deadline).is_err() {
-            break;
-        }
-        match stream.read(&mut chunk[..(want - body.len()).min(512)]) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-        }
-    }
-    body
 }
 
 #[cfg(test)]

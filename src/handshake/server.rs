@@ -1,17 +1,24 @@
 //! The server's side of the opening handshake: [`Upgrader`].
 
 use std::fmt;
-use std::io;
 use std::time::Instant;
 
-use super::{Headers, Request, accept_key, apply_write_deadline, is_valid_key, read_head};
+use super::{accept_key, is_valid_key};
 use crate::config::Config;
-use crate::conn::{Agreed, Conn, Role};
-use crate::deflate;
+use crate::conn::{Conn, Info};
+use crate::deflate::{self, DeflateParams};
 use crate::error::{Error, HandshakeError, Result};
-use crate::stream::{Stream, StreamOps};
+use crate::http::{self, HeadError, HeadWriter, Headers, Request};
+use crate::proto::Role;
+use crate::stream::{SavedTimeouts, Stream, StreamOps};
 
 type OriginCheck = dyn Fn(&Request) -> bool + Send + Sync;
+
+/// What the server agreed to.
+struct Agreed {
+    subprotocol: Option<String>,
+    deflate: Option<DeflateParams>,
+}
 type RequestCheck = dyn Fn(&Request, &mut Headers) -> Result<(), Rejection> + Send + Sync;
 
 /// Which side's order of preference picks the subprotocol when several would do.
@@ -214,7 +221,7 @@ impl Upgrader {
     /// sent) or that timed out or was cut short; [`Error::Io`].
     pub fn upgrade<S: Stream>(&self, mut stream: S) -> Result<Conn<S>> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
-        let saved = Saved::take(&stream);
+        let saved = SavedTimeouts::take(&stream);
         let result = self.read_and_upgrade(&mut stream, deadline);
         saved.restore(&mut stream);
         let (request, leftover) = result?;
@@ -234,7 +241,7 @@ impl Upgrader {
         leftover: &[u8],
     ) -> Result<Conn<S>> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
-        let saved = Saved::take(&stream);
+        let saved = SavedTimeouts::take(&stream);
         self.answer(stream, request, leftover, deadline, saved)
     }
 
@@ -243,37 +250,20 @@ impl Upgrader {
         stream: &mut S,
         deadline: Option<Instant>,
     ) -> Result<(Request, Vec<u8>)> {
-        let head = match read_head(stream, self.config.max_handshake_size(), deadline) {
-            Ok(head) => head,
-            Err(super::HeadError::TooLarge) => {
-                return Err(refuse(
-                    stream,
-                    deadline,
-                    HandshakeError::TooLarge,
-                    &Headers::new(),
-                    "",
-                ));
-            }
+        let head =
+            http::read_head(stream, self.config.max_handshake_size(), deadline).and_then(|head| {
+                let request = Request::parse(head.bytes(), self.config.max_headers())?;
+                Ok((request, head.leftover().to_vec()))
+            });
+        let error = match head {
+            Ok(parsed) => return Ok(parsed),
+            Err(HeadError::TooLarge) => HandshakeError::TooLarge,
+            Err(HeadError::TooManyHeaders) => HandshakeError::TooManyHeaders,
+            Err(HeadError::Malformed) => HandshakeError::Malformed,
+            // Nobody to answer: the client is gone or silent.
             Err(e) => return Err(e.into()),
         };
-        let mut headers = vec![httparse::EMPTY_HEADER; self.config.max_headers()];
-        let mut parsed = httparse::Request::new(&mut headers);
-        let error = match parsed.parse(&head.buf[..head.len]) {
-            Ok(httparse::Status::Complete(_)) => None,
-            Ok(httparse::Status::Partial) => Some(HandshakeError::Malformed),
-            Err(httparse::Error::TooManyHeaders) => Some(HandshakeError::TooManyHeaders),
-            Err(_) => Some(HandshakeError::Malformed),
-        };
-        if let Some(error) = error {
-            return Err(refuse(stream, deadline, error, &Headers::new(), ""));
-        }
-        let request = Request {
-            method: parsed.method.unwrap_or_default().to_owned(),
-            target: parsed.path.unwrap_or_default().to_owned(),
-            version: parsed.version.unwrap_or(0),
-            headers: Headers::from_parsed(parsed.headers),
-        };
-        Ok((request, head.leftover().to_vec()))
+        Err(refuse(stream, deadline, error, &Headers::new(), ""))
     }
 
     /// Checks the request and sends the response.
@@ -283,32 +273,26 @@ impl Upgrader {
         request: &Request,
         leftover: &[u8],
         deadline: Option<Instant>,
-        saved: Saved,
+        saved: SavedTimeouts,
     ) -> Result<Conn<S>> {
         let mut extra = Headers::new();
         let verdict = self.check(request, &mut extra);
         let result = match verdict {
             Ok((agreed, extensions)) => {
                 let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
-                let mut response = String::from(
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
-                );
-                response.push_str(&accept_key(key.as_bytes()));
-                response.push_str("\r\n");
+                let mut head = HeadWriter::response(101);
+                head.header("Upgrade", "websocket")
+                    .header("Connection", "Upgrade")
+                    .header("Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
                 if let Some(p) = &agreed.subprotocol {
-                    response.push_str("Sec-WebSocket-Protocol: ");
-                    response.push_str(p);
-                    response.push_str("\r\n");
+                    head.header("Sec-WebSocket-Protocol", p);
                 }
                 if let Some(extensions) = &extensions {
-                    response.push_str("Sec-WebSocket-Extensions: ");
-                    response.push_str(extensions);
-                    response.push_str("\r\n");
+                    head.header("Sec-WebSocket-Extensions", extensions);
                 }
-                extra.write_to(&mut response);
-                response.push_str("\r\n");
-                send(&mut stream, deadline, response.as_bytes())
-                    .map_err(Error::Io)
+                head.headers(&extra);
+                http::write_all(&mut stream, deadline, head.finish("").as_bytes())
+                    .map_err(Error::from)
                     .map(|()| agreed)
             }
             Err((error, headers, body)) => {
@@ -317,14 +301,13 @@ impl Upgrader {
         };
         saved.restore(&mut stream);
         let agreed = result?;
-        Ok(Conn::from_parts(
-            stream,
-            Role::Server,
-            self.config.clone(),
-            leftover,
-            agreed,
-            Some(StreamOps::of()),
-        ))
+        let info = Info {
+            role: Role::Server,
+            config: self.config.clone(),
+            subprotocol: agreed.subprotocol,
+            deflate: agreed.deflate,
+        };
+        Ok(Conn::new(stream, leftover, info, Some(StreamOps::of())))
     }
 
     /// The protocol checks, then the origin, then the callback; picks the subprotocol and
@@ -411,38 +394,6 @@ impl Upgrader {
     }
 }
 
-/// The stream's own timeouts, put back after the handshake.
-#[derive(Clone, Copy)]
-pub(crate) struct Saved {
-    read: Option<std::time::Duration>,
-    write: Option<std::time::Duration>,
-}
-
-impl Saved {
-    pub(crate) fn take<S: Stream>(s: &S) -> Saved {
-        Saved {
-            read: s.read_timeout().ok().flatten(),
-            write: s.write_timeout().ok().flatten(),
-        }
-    }
-
-    pub(crate) fn restore<S: Stream>(self, s: &mut S) {
-        let _ = s.set_read_timeout(self.read);
-        let _ = s.set_write_timeout(self.write);
-    }
-}
-
-/// Writes `bytes` before `deadline`.
-pub(crate) fn send<S: Stream>(
-    s: &mut S,
-    deadline: Option<Instant>,
-    bytes: &[u8],
-) -> io::Result<()> {
-    apply_write_deadline(s, deadline)?;
-    s.write_all(bytes)?;
-    s.flush()
-}
-
 /// Sends the HTTP error response for `error` and returns the error.
 fn refuse<S: Stream>(
     s: &mut S,
@@ -452,37 +403,19 @@ fn refuse<S: Stream>(
     body: &str,
 ) -> Error {
     let status = error.status().unwrap_or(400);
-    let mut response = format!(
-        "HTTP/1.1 {status} {}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n",
-        reason_phrase(status)
-    );
     let body = if body.is_empty() {
         error.to_string()
     } else {
         body.to_owned()
     };
-    headers.write_to(&mut response);
-    response.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    let mut head = HeadWriter::response(status);
+    head.header("Connection", "close")
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .headers(headers)
+        .header("Content-Length", &body.len().to_string());
     // The client may be gone already; the handshake error is what matters.
-    let _ = send(s, deadline, response.as_bytes());
+    let _ = http::write_all(s, deadline, head.finish(&body).as_bytes());
     Error::Handshake(error)
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        426 => "Upgrade Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
 }
 
 /// gorilla's default origin check: no `Origin`, or one whose host and port are the `Host`

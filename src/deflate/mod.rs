@@ -1,25 +1,16 @@
-//! permessage-deflate (RFC 7692): the extension header grammar, negotiation in both roles,
-//! and the compressor and decompressor a connection uses.
+//! permessage-deflate (RFC 7692): its settings, the extension header grammar, and
+//! negotiation in both roles. The compressing and inflating is in [`codec`].
 //!
 //! Parameters are named by the RFC for the endpoint whose *compressor* they govern:
-//! `server_*` for what the server sends, `client_*` for what the client sends. The
-//! compressor and decompressor states are allocated on the first compressed message and,
-//! without context takeover, released after every message, so an idle connection holds
-//! none.
+//! `server_*` for what the server sends, `client_*` for what the client sends.
+
+pub(crate) mod codec;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-
-use crate::conn::Role;
-
-/// The four bytes a sync flush ends with; stripped from every compressed message on the
-/// wire and appended again before inflating (RFC 7692 section 7.2).
-pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
-
-/// The smallest window zlib can compress with: asked for 8 bits, it uses 9.
-const MIN_ZLIB_WINDOW_BITS: u8 = 9;
+use crate::proto::Role;
+use codec::{Context, Deflater, Inflater, MIN_ZLIB_WINDOW_BITS};
 
 /// permessage-deflate settings for an [`Upgrader`](crate::Upgrader) or a
 /// [`Dialer`](crate::Dialer), set with [`ConfigBuilder::deflate`](crate::ConfigBuilder::deflate).
@@ -159,38 +150,30 @@ pub struct DeflateParams {
 }
 
 impl DeflateParams {
-    /// (no context takeover, window bits) for the compressor of `role`.
-    fn sender(&self, role: Role) -> (bool, u8) {
-        match role {
+    /// (context, window bits) of the compressor of the endpoint in `role`.
+    fn sender(&self, role: Role) -> (Context, u8) {
+        let (no_context_takeover, bits) = match role {
             Role::Server => (self.server_no_context_takeover, self.server_max_window_bits),
             Role::Client => (self.client_no_context_takeover, self.client_max_window_bits),
-        }
+        };
+        let context = if no_context_takeover {
+            Context::Reset
+        } else {
+            Context::Kept
+        };
+        (context, bits)
     }
 
     /// The compressor this endpoint (in `role`) sends with.
     pub(crate) fn deflater(&self, role: Role, config: &DeflateConfig) -> Deflater {
-        let (no_context_takeover, window_bits) = self.sender(role);
-        Deflater {
-            state: None,
-            level: config.level,
-            window_bits,
-            no_context_takeover,
-        }
+        let (context, window_bits) = self.sender(role);
+        Deflater::new(config.level, window_bits, context)
     }
 
     /// The decompressor for what the peer of `role` sends.
     pub(crate) fn inflater(&self, role: Role) -> Inflater {
-        let peer = match role {
-            Role::Server => Role::Client,
-            Role::Client => Role::Server,
-        };
-        let (no_context_takeover, window_bits) = self.sender(peer);
-        Inflater {
-            state: None,
-            window_bits: window_bits.max(MIN_ZLIB_WINDOW_BITS),
-            no_context_takeover,
-            just_ended: false,
-        }
+        let (context, window_bits) = self.sender(role.peer());
+        Inflater::new(window_bits, context)
     }
 }
 
@@ -496,144 +479,6 @@ pub(crate) fn accept_response(
     Ok(params)
 }
 
-/// A failure of the deflate stream: the peer sent data that does not inflate.
-#[derive(Debug)]
-pub struct CorruptData;
-
-/// Compresses outgoing messages. The zlib state is made on first use and, without context
-/// takeover, dropped at the end of every message.
-pub(crate) struct Deflater {
-    state: Option<Compress>,
-    level: u32,
-    window_bits: u8,
-    no_context_takeover: bool,
-}
-
-impl Deflater {
-    /// Whether this endpoint may compress at all: zlib cannot honour an 8-bit window, so
-    /// when the peer limits us to one, our messages go uncompressed.
-    pub(crate) fn can_compress(&self) -> bool {
-        self.window_bits >= MIN_ZLIB_WINDOW_BITS
-    }
-
-    /// The window this endpoint compresses with.
-    pub(crate) fn window_bits(&self) -> u8 {
-        self.window_bits
-    }
-
-    pub(crate) fn set_level(&mut self, level: u32) {
-        self.level = level.min(9);
-        if let Some(state) = &mut self.state {
-            // Between messages all output has been flushed, so this cannot fail; if it did,
-            // the old level simply stays.
-            let _ = state.set_level(Compression::new(self.level));
-        }
-    }
-
-    fn state(&mut self) -> &mut Compress {
-        let (level, bits) = (self.level, self.window_bits);
-        self.state.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(level), false, bits)
-        })
-    }
-
-    /// Compresses from `input` into `out`, at most `room` bytes; returns how much input was
-    /// taken. With `sync`, flushes everything (the message ends) once the input is taken.
-    pub(crate) fn compress(
-        &mut self,
-        input: &[u8],
-        out: &mut Vec<u8>,
-        room: usize,
-        sync: bool,
-    ) -> usize {
-        let state = self.state();
-        let start = out.len();
-        out.resize(start + room, 0);
-        let before = (state.total_in(), state.total_out());
-        let flush = if sync {
-            FlushCompress::Sync
-        } else {
-            FlushCompress::None
-        };
-        // Raw deflate into a buffer with room cannot fail; a zlib error here would be a bug.
-        let _ = state.compress(input, &mut out[start..], flush);
-        let taken = (state.total_in() - before.0) as usize;
-        let written = (state.total_out() - before.1) as usize;
-        out.truncate(start + written);
-        taken
-    }
-
-    /// The message is complete: without context takeover, the state goes.
-    pub(crate) fn end_message(&mut self) {
-        if self.no_context_takeover {
-            self.state = None;
-        }
-    }
-
-    /// Forgets the context, so that the next message does not refer to earlier ones.
-    pub(crate) fn reset(&mut self) {
-        if let Some(state) = &mut self.state {
-            state.reset();
-        }
-    }
-}
-
-/// Decompresses incoming messages. The zlib state is made on first use and, when the peer
-/// uses no context takeover, dropped at the end of every message.
-#[derive(Debug)]
-pub struct Inflater {
-    state: Option<Decompress>,
-    window_bits: u8,
-    no_context_takeover: bool,
-    /// A final block (BFINAL) ended the deflate stream and nothing has been fed since.
-    just_ended: bool,
-}
-
-impl Inflater {
-    /// Inflates from `input` into `output`: (input taken, output written, stream ended).
-    pub(crate) fn inflate(
-        &mut self,
-        input: &[u8],
-        output: &mut [u8],
-    ) -> Result<(usize, usize, bool), CorruptData> {
-        let bits = self.window_bits;
-        let state = self
-            .state
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
-        let before = (state.total_in(), state.total_out());
-        let status = state
-            .decompress(input, output, FlushDecompress::Sync)
-            .map_err(|_| CorruptData)?;
-        let taken = (state.total_in() - before.0) as usize;
-        let written = (state.total_out() - before.1) as usize;
-        let ended = status == Status::StreamEnd;
-        if taken > 0 {
-            self.just_ended = false;
-        }
-        if ended {
-            // A final block ends this deflate stream; a peer that sets BFINAL starts the
-            // next message (or the rest of this one) with a fresh one.
-            state.reset(false);
-            self.just_ended = true;
-        }
-        Ok((taken, written, ended))
-    }
-
-    /// Whether the message's data ended with a final block (RFC 7692 7.2.3.4): then the
-    /// four-byte tail the sender stripped was never part of it and must not be fed to the
-    /// fresh stream that follows.
-    pub(crate) fn ended_with_final_block(&self) -> bool {
-        self.just_ended
-    }
-
-    pub(crate) fn end_message(&mut self) {
-        self.just_ended = false;
-        if self.no_context_takeover {
-            self.state = None;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,43 +546,6 @@ mod tests {
         }
         for v in ["7", "16", "08", "", "1", "+9", "9.0", "255"] {
             assert_eq!(window_bits(v), None, "{v}");
-        }
-    }
-
-    #[test]
-    fn a_round_trip_through_deflater_and_inflater() {
-        let params = DeflateParams {
-            server_no_context_takeover: false,
-            client_no_context_takeover: false,
-            server_max_window_bits: 15,
-            client_max_window_bits: 15,
-        };
-        let config = DeflateConfig::new();
-        let mut deflater = params.deflater(Role::Server, &config);
-        let mut inflater = params.inflater(Role::Client);
-        for message in [&b"hello hello hello hello"[..], b"", b"hello again, hello"] {
-            let mut wire = Vec::new();
-            let mut input = message;
-            loop {
-                let taken = deflater.compress(input, &mut wire, 1024, true);
-                input = &input[taken..];
-                if input.is_empty() {
-                    break;
-                }
-            }
-            if wire.ends_with(&TAIL) {
-                wire.truncate(wire.len() - 4);
-            }
-            if wire.is_empty() {
-                wire.push(0);
-            }
-            deflater.end_message();
-            wire.extend_from_slice(&TAIL);
-            let mut out = vec![0u8; 1024];
-            let (taken, written, _) = inflater.inflate(&wire, &mut out).unwrap();
-            assert_eq!(taken, wire.len());
-            assert_eq!(&out[..written], message);
-            inflater.end_message();
         }
     }
 }

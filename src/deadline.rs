@@ -1,0 +1,112 @@
+//! The deadline writer: the stream as the [`Writer`](crate::writer::Writer) sees it, with the
+//! application's write deadline (gorilla's `SetWriteDeadline`) applied by setting the
+//! stream's write timeout before each write, and every failure classified: a timeout that
+//! fired, a stream that would block, or an error.
+
+use std::io::{self, IoSlice, Write};
+use std::time::Instant;
+
+use crate::stream::{self, AppliedTimeout, Stall, StreamOps};
+use crate::writer::{Egress, WriteError};
+
+/// A stream whose writes honour a deadline.
+pub(crate) struct DeadlineWriter<'a, W> {
+    pub(crate) stream: &'a mut W,
+    /// How to set the stream's timeout; `None` for a stream that cannot time out.
+    pub(crate) ops: Option<StreamOps<W>>,
+    pub(crate) deadline: Option<Instant>,
+    /// The write timeout wsio last set on the stream.
+    pub(crate) applied: &'a mut AppliedTimeout,
+}
+
+impl<W: Write> DeadlineWriter<'_, W> {
+    /// Sets the stream's write timeout to the time left; returns whether one is armed.
+    fn arm(&mut self) -> Result<bool, WriteError> {
+        let Some(ops) = self.ops else {
+            return Ok(false);
+        };
+        let wanted = match self.deadline {
+            None => None,
+            Some(deadline) => {
+                Some(stream::remaining(deadline).ok_or(WriteError::Stalled(Stall::TimedOut))?)
+            }
+        };
+        let stream = &mut *self.stream;
+        self.applied
+            .apply(wanted, |timeout| ops.set_write_timeout(stream, timeout))
+            .map_err(WriteError::Io)?;
+        Ok(wanted.is_some())
+    }
+
+    /// Runs one call on the stream, retrying interrupted ones.
+    fn call<T>(&mut self, mut f: impl FnMut(&mut W) -> io::Result<T>) -> Result<T, WriteError> {
+        let armed = self.arm()?;
+        loop {
+            match f(self.stream) {
+                Ok(value) => return Ok(value),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(match stream::stall(&e, armed) {
+                        Some(stall) => WriteError::Stalled(stall),
+                        None => WriteError::Io(e),
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<W: Write> Egress for DeadlineWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, WriteError> {
+        self.call(|s| s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, WriteError> {
+        self.call(|s| s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        self.call(Write::flush)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Direction, Fault, pipe};
+
+    #[test]
+    fn a_passed_deadline_stalls_before_writing() {
+        let (mut a, b) = pipe();
+        let mut applied = AppliedTimeout::default();
+        let mut w = DeadlineWriter {
+            stream: &mut a,
+            ops: Some(StreamOps::of()),
+            deadline: Some(Instant::now()),
+            applied: &mut applied,
+        };
+        assert!(matches!(
+            w.write(b"x"),
+            Err(WriteError::Stalled(Stall::TimedOut))
+        ));
+        assert_eq!(b.available(), 0);
+    }
+
+    #[test]
+    fn would_block_without_a_deadline_is_not_a_timeout() {
+        let (mut a, _b) = pipe();
+        a.inject(Direction::Write, 0, Fault::Error(io::ErrorKind::WouldBlock));
+        let mut applied = AppliedTimeout::default();
+        let mut w = DeadlineWriter {
+            stream: &mut a,
+            ops: Some(StreamOps::of()),
+            deadline: None,
+            applied: &mut applied,
+        };
+        assert!(matches!(
+            w.write(b"x"),
+            Err(WriteError::Stalled(Stall::WouldBlock))
+        ));
+        assert_eq!(w.write(b"x").unwrap(), 1);
+    }
+}

@@ -1,0 +1,507 @@
+//! HTTP/1.1 heads, as the opening handshake (and a proxy client) needs them: [`Headers`],
+//! [`Request`] and [`Response`]; reading a head with a size limit and a deadline, parsing
+//! it, and writing one.
+//!
+//! Nothing here knows WebSocket: the handshakes in `handshake/` give the heads their
+//! meaning.
+
+use std::fmt;
+use std::io;
+use std::time::Instant;
+
+use crate::stream::{self, Stall, Stream};
+
+/// HTTP header fields in order, with case-insensitive lookup by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// No headers.
+    pub fn new() -> Headers {
+        Headers(Vec::new())
+    }
+
+    /// Appends a header.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether any value of `name`, read as a comma-separated list, contains `token`
+    /// (case-insensitive), as `Connection: keep-alive, Upgrade` contains `upgrade`.
+    pub fn contains_token(&self, name: &str, token: &str) -> bool {
+        self.tokens(name).any(|t| t.eq_ignore_ascii_case(token))
+    }
+
+    /// The comma-separated items of every value of `name`, trimmed, empty ones skipped.
+    pub fn tokens<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// All headers as (name, value) pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// The number of headers.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn from_parsed(parsed: &[httparse::Header<'_>]) -> Headers {
+        Headers(
+            parsed
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_owned(),
+                        String::from_utf8_lossy(h.value).trim().to_owned(),
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// An opening-handshake request, as the server sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    /// The minor HTTP/1 version.
+    pub(crate) version: u8,
+    pub(crate) headers: Headers,
+}
+
+impl Request {
+    /// A request line for [`Upgrader::upgrade_with_request`](crate::Upgrader::upgrade_with_request),
+    /// when another HTTP parser read the request; add its headers with
+    /// [`with_header`](Self::with_header).
+    pub fn new(method: impl Into<String>, target: impl Into<String>) -> Request {
+        Request {
+            method: method.into(),
+            target: target.into(),
+            version: 1,
+            headers: Headers::new(),
+        }
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// The method, e.g. `GET`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target: path and query, e.g. `/chat?room=1`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path part of the target.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("")
+    }
+
+    /// The query part of the target, without the `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, q)| q)
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
+    pub fn subprotocols(&self) -> impl Iterator<Item = &str> {
+        self.headers.tokens("Sec-WebSocket-Protocol")
+    }
+
+    /// Parses a whole request head (through the blank line) with at most `max_headers`
+    /// header lines.
+    pub(crate) fn parse(head: &[u8], max_headers: usize) -> Result<Request, HeadError> {
+        let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut parsed = httparse::Request::new(&mut headers);
+        check_parse(parsed.parse(head))?;
+        Ok(Request {
+            method: parsed.method.unwrap_or_default().to_owned(),
+            target: parsed.path.unwrap_or_default().to_owned(),
+            version: parsed.version.unwrap_or(0),
+            headers: Headers::from_parsed(parsed.headers),
+        })
+    }
+}
+
+/// An opening-handshake response, as the client sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub(crate) status: u16,
+    pub(crate) reason: String,
+    pub(crate) headers: Headers,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Response {
+    /// The status code: 101 for an accepted handshake.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// For a failed handshake, the start of the body (at most 1 KiB); empty otherwise.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Parses a whole response head, as [`Request::parse`] does a request.
+    pub(crate) fn parse(head: &[u8], max_headers: usize) -> Result<Response, HeadError> {
+        let mut headers = vec![httparse::EMPTY_HEADER; max_headers];
+        let mut parsed = httparse::Response::new(&mut headers);
+        check_parse(parsed.parse(head))?;
+        Ok(Response {
+            status: parsed.code.unwrap_or_default(),
+            reason: parsed.reason.unwrap_or_default().to_owned(),
+            headers: Headers::from_parsed(parsed.headers),
+            body: Vec::new(),
+        })
+    }
+}
+
+impl fmt::Display for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, self.reason)
+    }
+}
+
+fn check_parse(result: httparse::Result<usize>) -> Result<(), HeadError> {
+    match result {
+        Ok(httparse::Status::Complete(_)) => Ok(()),
+        Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooManyHeaders),
+        // A head that `read_head` found complete but httparse finds partial is malformed.
+        Ok(httparse::Status::Partial) | Err(_) => Err(HeadError::Malformed),
+    }
+}
+
+/// Why a head could not be read, parsed or written.
+#[derive(Debug)]
+pub(crate) enum HeadError {
+    /// Larger than the limit.
+    TooLarge,
+    /// More header lines than the limit.
+    TooManyHeaders,
+    /// Not valid HTTP.
+    Malformed,
+    /// The deadline passed.
+    Timeout,
+    /// The stream ended first.
+    Eof,
+    /// The stream failed (a non-blocking stream's `WouldBlock` among them).
+    Io(io::Error),
+}
+
+impl HeadError {
+    /// A failed read or write: a timeout if one fired (`timeout_armed`: a deadline was set).
+    fn from_io(e: io::Error, timeout_armed: bool) -> HeadError {
+        match stream::stall(&e, timeout_armed) {
+            Some(Stall::TimedOut) => HeadError::Timeout,
+            Some(Stall::WouldBlock) | None => HeadError::Io(e),
+        }
+    }
+}
+
+/// An HTTP head read from a stream, and what came after it.
+pub(crate) struct Head {
+    buf: Vec<u8>,
+    /// The length of the head, through the blank line.
+    len: usize,
+}
+
+impl Head {
+    /// The head, through the blank line.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// What the peer sent after the head (the first frames, or a body).
+    pub(crate) fn leftover(&self) -> &[u8] {
+        &self.buf[self.len..]
+    }
+}
+
+/// Sets the stream's read timeout to the time left before `deadline`.
+fn arm_read<S: Stream>(s: &mut S, deadline: Option<Instant>) -> Result<(), HeadError> {
+    match deadline {
+        None => Ok(()),
+        Some(d) => {
+            let left = stream::remaining(d).ok_or(HeadError::Timeout)?;
+            s.set_read_timeout(Some(left)).map_err(HeadError::Io)
+        }
+    }
+}
+
+/// Reads until the blank line that ends an HTTP head, at most `max` bytes of head, before
+/// `deadline`. Each byte is scanned once, so a head trickled a byte at a time costs linear
+/// time (tungstenite's CVE-2023-43669 was a quadratic re-parse). Bytes after the head are
+/// kept: they are the first frames.
+pub(crate) fn read_head<S: Stream>(
+    s: &mut S,
+    max: usize,
+    deadline: Option<Instant>,
+) -> Result<Head, HeadError> {
+    let mut buf = Vec::new();
+    let mut filled = 0;
+    let mut scanned = 0;
+    loop {
+        if let Some(len) = find_head_end(&buf[..filled], scanned) {
+            if len > max {
+                return Err(HeadError::TooLarge);
+            }
+            buf.truncate(filled);
+            return Ok(Head { buf, len });
+        }
+        scanned = filled;
+        if filled >= max {
+            return Err(HeadError::TooLarge);
+        }
+        if buf.len() < filled + 1024 {
+            buf.resize((filled + 2048).min(max + 2048), 0);
+        }
+        arm_read(s, deadline)?;
+        match s.read(&mut buf[filled..]) {
+            Ok(0) => return Err(HeadError::Eof),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(HeadError::from_io(e, deadline.is_some())),
+        }
+    }
+}
+
+/// The end of the head (just past `\n\r\n` or `\n\n`) in `buf`, looking only at bytes from
+/// `from` on (with enough overlap to catch a terminator split across reads).
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let start = from.saturating_sub(2);
+    let mut i = start;
+    while let Some(pos) = buf[i..].iter().position(|&b| b == b'\n') {
+        let at = i + pos;
+        match buf.get(at + 1) {
+            Some(b'\n') => return Some(at + 2),
+            Some(b'\r') if buf.get(at + 2) == Some(&b'\n') => return Some(at + 3),
+            _ => i = at + 1,
+        }
+    }
+    None
+}
+
+/// Up to `max` bytes of a response's body: what came with the head, plus more while
+/// `Content-Length` says it is coming and the deadline allows. Without a deadline, only
+/// what came with the head: a silent server cannot hold the caller.
+pub(crate) fn read_body_prefix<S: Stream>(
+    s: &mut S,
+    headers: &Headers,
+    already: &[u8],
+    max: usize,
+    deadline: Option<Instant>,
+) -> Vec<u8> {
+    let declared = headers
+        .get("Content-Length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(already.len());
+    let want = declared.min(max);
+    let mut body = already[..already.len().min(want)].to_vec();
+    if deadline.is_none() {
+        return body;
+    }
+    let mut chunk = [0u8; 512];
+    while body.len() < want {
+        if arm_read(s, deadline).is_err() {
+            break;
+        }
+        match s.read(&mut chunk[..(want - body.len()).min(512)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body
+}
+
+/// A head being written: the start line, then header lines, then the blank line (and an
+/// optional body).
+pub(crate) struct HeadWriter {
+    out: String,
+}
+
+impl HeadWriter {
+    /// `GET /path HTTP/1.1`, say.
+    pub(crate) fn request(method: &str, target: &str) -> HeadWriter {
+        HeadWriter {
+            out: format!("{method} {target} HTTP/1.1\r\n"),
+        }
+    }
+
+    /// `HTTP/1.1 101 Switching Protocols`, say.
+    pub(crate) fn response(status: u16) -> HeadWriter {
+        HeadWriter {
+            out: format!("HTTP/1.1 {status} {}\r\n", reason_phrase(status)),
+        }
+    }
+
+    /// Adds a header line.
+    pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut HeadWriter {
+        self.out.push_str(name);
+        self.out.push_str(": ");
+        self.out.push_str(value);
+        self.out.push_str("\r\n");
+        self
+    }
+
+    /// Adds every header of `headers`.
+    pub(crate) fn headers(&mut self, headers: &Headers) -> &mut HeadWriter {
+        for (name, value) in headers.iter() {
+            self.header(name, value);
+        }
+        self
+    }
+
+    /// Ends the head (and appends `body`): the bytes to send.
+    pub(crate) fn finish(mut self, body: &str) -> String {
+        self.out.push_str("\r\n");
+        self.out.push_str(body);
+        self.out
+    }
+}
+
+/// Writes `bytes` before `deadline`.
+pub(crate) fn write_all<S: Stream>(
+    s: &mut S,
+    deadline: Option<Instant>,
+    bytes: &[u8],
+) -> Result<(), HeadError> {
+    if let Some(d) = deadline {
+        let left = stream::remaining(d).ok_or(HeadError::Timeout)?;
+        s.set_write_timeout(Some(left)).map_err(HeadError::Io)?;
+    }
+    s.write_all(bytes)
+        .and_then(|()| s.flush())
+        .map_err(|e| HeadError::from_io(e, deadline.is_some()))
+}
+
+/// The reason phrase for a status.
+pub(crate) fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end_is_found_across_any_split() {
+        let head = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nREST";
+        for cut in 0..head.len() {
+            let first = find_head_end(&head[..cut], 0);
+            let found = first.or_else(|| find_head_end(head, cut));
+            assert_eq!(found, Some(head.len() - 4), "cut {cut}");
+        }
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nx", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n", 0), None);
+    }
+
+    #[test]
+    fn tokens_are_case_insensitive_and_comma_separated() {
+        let mut h = Headers::new();
+        h.push("connection", "keep-alive, Upgrade");
+        h.push("X", " a ,, b ");
+        assert!(h.contains_token("Connection", "upgrade"));
+        assert!(!h.contains_token("Connection", "close"));
+        assert_eq!(h.tokens("x").collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn requests_and_responses_parse() {
+        let request = Request::parse(b"GET /a?b HTTP/1.1\r\nHost: h\r\nX:  v \r\n\r\n", 8).unwrap();
+        assert_eq!((request.path(), request.query()), ("/a", Some("b")));
+        assert_eq!(request.header("x"), Some("v"));
+        let response = Response::parse(b"HTTP/1.1 404 Nope\r\nA: b\r\n\r\n", 8).unwrap();
+        assert_eq!((response.status(), response.reason()), (404, "Nope"));
+        assert!(matches!(
+            Request::parse(b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", 1),
+            Err(HeadError::TooManyHeaders)
+        ));
+        assert!(matches!(
+            Request::parse(b"NOT HTTP\r\n\r\n", 8),
+            Err(HeadError::Malformed)
+        ));
+    }
+
+    #[test]
+    fn heads_are_written_line_by_line() {
+        let mut head = HeadWriter::response(101);
+        head.header("Upgrade", "websocket");
+        assert_eq!(
+            head.finish(""),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+        );
+    }
+}

@@ -1,0 +1,231 @@
+//! [`ReadSide`]: everything a connection does on reading, written once for a whole
+//! connection and a reader half alike (tungstenite's `WebSocketContext` under `WebSocket<S>`
+//! is the model): whole-message and streamed reads, control-frame dispatch to the handlers,
+//! the keepalive, read deadlines, and the closing handshake from the reading side.
+
+use std::time::{Duration, Instant};
+
+use crate::close::Phase;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::handlers::{ControlOut, Handlers, Replier};
+use crate::link::Link;
+use crate::message::{Message, MessageReader};
+use crate::proto::{CloseCode, CloseStatus, Initiator, MessageKind, OpCode};
+use crate::reader::{Control, ReadError, Reader, Wire};
+use crate::timer::{Attempt, ReadTimer};
+use crate::utf8;
+
+/// The read side of a connection: the read state machine, and what it reads through.
+pub(crate) struct ReadSide<L> {
+    reader: Reader,
+    port: Port<L>,
+}
+
+/// What the [`Reader`] sees as its [`Wire`]: the link, the handlers and the read timer.
+struct Port<L> {
+    link: L,
+    handlers: Handlers,
+    timer: ReadTimer,
+    /// Whether reads may time out: the link's stream can.
+    can_time_out: bool,
+    close_timeout: Option<Duration>,
+}
+
+/// A handler's way to answer through the link.
+struct LinkControl<'a, L>(&'a mut L);
+
+impl<L: Link> ControlOut for LinkControl<'_, L> {
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<()> {
+        match opcode {
+            OpCode::Pong => self.0.pong(payload),
+            _ => self.0.write_side(|w| w.send_control(opcode, payload)),
+        }
+    }
+
+    fn send_close(&mut self, frame: Option<(CloseCode, &str)>) -> Result<()> {
+        self.0.write_side(|w| w.send_close(frame))
+    }
+}
+
+impl<L: Link> Wire for Port<L> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+        self.link.before_read()?;
+        loop {
+            let (stream, ops) = self.link.source();
+            match self.timer.attempt(stream, ops, buf) {
+                Attempt::Done(result) => return result,
+                Attempt::Retry => {}
+                Attempt::Ping => self.link.keepalive_ping(),
+            }
+        }
+    }
+
+    fn control(&mut self, frame: Control<'_>) -> Result<()> {
+        match frame {
+            Control::Ping(payload) => match &mut self.handlers.ping {
+                Some(handler) => {
+                    handler(payload, &mut Replier::new(&mut LinkControl(&mut self.link)))
+                }
+                None => self.link.pong(payload),
+            },
+            Control::Pong(payload) => match &mut self.handlers.pong {
+                Some(handler) => handler(payload),
+                None => Ok(()),
+            },
+            Control::Close(frame) => {
+                let handler = &mut self.handlers.close;
+                self.link.write_side(|w| w.receive_close(frame, handler))
+            }
+        }
+    }
+
+    fn fail(&mut self, code: CloseCode, reason: &str) {
+        self.link.write_side(|w| w.fail(code, reason));
+    }
+
+    fn abort(&mut self) -> Option<CloseStatus> {
+        self.link.write_side(|w| w.abort())
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(self.link.close_state().phase(), Phase::Closed(_))
+    }
+}
+
+impl<L: Link> ReadSide<L> {
+    /// A read side over `link`; `can_time_out`: whether the link's stream can time out
+    /// (deadlines need that). The keepalive starts afresh and no read deadline is set.
+    pub(crate) fn new(
+        reader: Reader,
+        link: L,
+        handlers: Handlers,
+        config: &Config,
+        can_time_out: bool,
+    ) -> ReadSide<L> {
+        ReadSide {
+            reader,
+            port: Port {
+                link,
+                handlers,
+                timer: ReadTimer::new(config.keepalive()),
+                can_time_out,
+                close_timeout: config.close_timeout(),
+            },
+        }
+    }
+
+    /// Takes the read side apart (to split or reunite the connection).
+    pub(crate) fn into_parts(self) -> (Reader, L, Handlers) {
+        (self.reader, self.port.link, self.port.handlers)
+    }
+
+    pub(crate) fn link(&self) -> &L {
+        &self.port.link
+    }
+
+    pub(crate) fn link_mut(&mut self) -> &mut L {
+        &mut self.port.link
+    }
+
+    pub(crate) fn next_reader(&mut self) -> Result<(MessageKind, MessageReader<'_>)> {
+        let kind = self.reader.next_message(&mut self.port)?;
+        Ok((kind, MessageReader::new(&mut self.reader, &mut self.port)))
+    }
+
+    pub(crate) fn read_message(&mut self) -> Result<Message> {
+        let mut buf = Vec::new();
+        match self.read_message_into(&mut buf)? {
+            MessageKind::Binary => Ok(Message::Binary(buf)),
+            MessageKind::Text => into_text(buf).map(Message::Text),
+        }
+    }
+
+    pub(crate) fn read_message_into(&mut self, buf: &mut Vec<u8>) -> Result<MessageKind> {
+        self.reader
+            .read_whole(&mut self.port, buf, usize::MAX, None)
+    }
+
+    pub(crate) fn read_text(&mut self, max_len: usize) -> Result<String> {
+        let mut buf = Vec::new();
+        self.reader
+            .read_whole(&mut self.port, &mut buf, max_len, Some(MessageKind::Text))?;
+        into_text(buf)
+    }
+
+    pub(crate) fn read_binary(&mut self, buf: &mut [u8]) -> Result<usize> {
+        self.reader.read_whole_into(&mut self.port, buf)
+    }
+
+    pub(crate) fn set_read_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
+        if !self.port.can_time_out {
+            return Err(unsupported());
+        }
+        self.port.timer.set_deadline(deadline);
+        Ok(())
+    }
+
+    /// Closes from the reading side: sends a close frame, reads (discarding data) until the
+    /// peer's close frame or the close timeout, shuts the stream down and returns how the
+    /// connection ended.
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
+        crate::frame::check_close(code, reason)?;
+        match self.port.link.close_state().phase() {
+            Phase::Closed(status) => return Ok(status.clone()),
+            Phase::Sent => {}
+            Phase::Open => {
+                let sent = self
+                    .port
+                    .link
+                    .write_side(|w| w.send_close(Some((code, reason))));
+                if let Err(e) = sent {
+                    self.port
+                        .link
+                        .write_side(|w| w.finish(CloseStatus::abnormal(Initiator::Local)));
+                    return Err(e);
+                }
+            }
+        }
+        let deadline = self.port.close_timeout.map(|t| Instant::now() + t);
+        self.port.timer.set_close_deadline(deadline);
+        let status = loop {
+            match self.reader.next_message(&mut self.port) {
+                Ok(_) => continue,
+                Err(Error::Closed(status)) => break status,
+                Err(_) => match self.port.link.close_state().status() {
+                    Some(status) => break status.clone(),
+                    None => break CloseStatus::abnormal(Initiator::Local),
+                },
+            }
+        };
+        self.port.timer.set_close_deadline(None);
+        // The closing handshake is over: the stream goes, whoever closes TCP first.
+        self.port.link.write_side(|w| w.finish(status.clone()));
+        Ok(status)
+    }
+
+    pub(crate) fn set_ping_handler(&mut self, handler: Box<crate::handlers::PingHandler>) {
+        self.port.handlers.ping = Some(handler);
+    }
+
+    pub(crate) fn set_pong_handler(&mut self, handler: Box<crate::handlers::PongHandler>) {
+        self.port.handlers.pong = Some(handler);
+    }
+
+    pub(crate) fn set_close_handler(&mut self, handler: Box<crate::handlers::CloseHandler>) {
+        self.port.handlers.close = Some(handler);
+    }
+}
+
+/// The error for a deadline on a stream wsio cannot time out.
+pub(crate) fn unsupported() -> Error {
+    Error::Io(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "this stream cannot time out (the Conn was made with from_raw)",
+    ))
+}
+
+/// Text the reader validated as it arrived, as a `String`.
+fn into_text(buf: Vec<u8>) -> Result<String> {
+    utf8::into_string(buf).map_err(|_| Error::Protocol(crate::error::ProtocolError::InvalidUtf8))
+}
