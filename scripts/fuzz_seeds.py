@@ -107,16 +107,21 @@ EXTENSIONS = [
 
 
 def inflate_seeds():
+    """The inflate target's input: a mode byte (bits 0-2: window bits - 8; bit 6: no context
+    takeover), a read-size byte, then messages: a 2-byte header (low 15 bits: length; top
+    bit: two fragments) and the compressed payload."""
     out = {}
     for bits in (9, 15):
         c = zlib.compressobj(6, zlib.DEFLATED, -bits)
         msgs = []
-        for data in (b"hello " * 50, b"", bytes(range(256)) * 4, b"hello " * 50):
+        for i, data in enumerate((b"hello " * 50, b"", bytes(range(256)) * 4, b"hello " * 50)):
             d = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
             d = d[:-4]
-            msgs.append(struct.pack("!H", len(d)) + d)
-        out["takeover_%d" % bits] = bytes([bits - 8]) + b"".join(msgs)
-    out["bomb"] = bytes([7]) + (lambda d: struct.pack("!H", len(d)) + d)(deflate(b"\0" * 60000))
+            msgs.append(struct.pack("!H", len(d) | (0x8000 if i % 2 else 0)) + d)
+        out["takeover_%d" % bits] = bytes([bits - 8, 0x20]) + b"".join(msgs)
+    fresh = [deflate(m) for m in (b"abc" * 30, b"xyz" * 40)]
+    out["no_takeover"] = bytes([7 | 0x40, 0x00]) + b"".join(struct.pack("!H", len(d)) + d for d in fresh)
+    out["bomb"] = bytes([7, 0xff]) + (lambda d: struct.pack("!H", len(d)) + d)(deflate(b"\0" * 60000))
     return out
 
 

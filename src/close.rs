@@ -70,9 +70,10 @@ impl CloseState {
         self.sent.store(true, Ordering::Release);
     }
 
-    /// Records how the connection ended. The first record stands.
-    pub(crate) fn finish(&self, status: CloseStatus) {
-        let _ = self.status.set(status);
+    /// Records how the connection ended. The first record stands: returns whether this
+    /// one did.
+    pub(crate) fn finish(&self, status: CloseStatus) -> bool {
+        self.status.set(status).is_ok()
     }
 }
 

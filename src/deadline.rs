@@ -38,21 +38,23 @@ impl<W: Write> DeadlineWriter<'_, W> {
         Ok(wanted.is_some())
     }
 
-    /// Runs one call on the stream, retrying interrupted ones.
+    /// Runs one write on the stream with the deadline armed, retrying interrupted ones.
     fn call<T>(&mut self, mut f: impl FnMut(&mut W) -> io::Result<T>) -> Result<T, WriteError> {
-        let armed = self.arm()?;
         loop {
+            let armed = self.arm()?;
             match f(self.stream) {
-                Ok(value) => return Ok(value),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(match stream::stall(&e, armed) {
-                        Some(stall) => WriteError::Stalled(stall),
-                        None => WriteError::Io(e),
-                    });
-                }
+                result => return result.map_err(|e| classify(e, armed)),
             }
         }
+    }
+}
+
+/// A failed call: a stall, or an error.
+fn classify(e: io::Error, armed: bool) -> WriteError {
+    match stream::stall(&e, armed) {
+        Some(stall) => WriteError::Stalled(stall),
+        None => WriteError::Io(e),
     }
 }
 
@@ -65,8 +67,17 @@ impl<W: Write> Egress for DeadlineWriter<'_, W> {
         self.call(|s| s.write_vectored(bufs))
     }
 
+    /// Flushes without arming the deadline: the bytes are already written, so a deadline
+    /// that passes now must not fail a write that went out whole. A timeout armed for the
+    /// last write still counts as one.
     fn flush(&mut self) -> Result<(), WriteError> {
-        self.call(Write::flush)
+        let armed = matches!(self.applied, AppliedTimeout::Set(Some(_)));
+        loop {
+            match self.stream.flush() {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                result => return result.map_err(|e| classify(e, armed)),
+            }
+        }
     }
 }
 
@@ -90,6 +101,19 @@ mod tests {
             Err(WriteError::Stalled(Stall::TimedOut))
         ));
         assert_eq!(b.available(), 0);
+    }
+
+    #[test]
+    fn a_passed_deadline_does_not_fail_a_flush() {
+        let (mut a, _b) = pipe();
+        let mut applied = AppliedTimeout::default();
+        let mut w = DeadlineWriter {
+            stream: &mut a,
+            ops: Some(StreamOps::of()),
+            deadline: Some(Instant::now()),
+            applied: &mut applied,
+        };
+        assert!(w.flush().is_ok());
     }
 
     #[test]

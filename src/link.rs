@@ -101,11 +101,12 @@ impl<S: Read + Write> Link for Whole<S> {
         if !self.out.writer.has_pending() {
             return Ok(());
         }
-        // If the write side is dead, the read side may still get the peer's close, so only
-        // a stall stops the read.
+        // Only a write deadline stops the read. If the write side is dead, the read side may
+        // still get the peer's close; if a non-blocking stream would block, the frames stay
+        // buffered for the next flush and reading goes on (two peers each waiting to write
+        // before reading would wait forever).
         match self.write_side(|w| w.flush()) {
-            Err(crate::Error::Timeout) => Err(ReadError::TimedOut),
-            Err(e) if e.is_resumable() => Err(ReadError::WouldBlock),
+            Err(crate::Error::Timeout) => Err(ReadError::WriteTimedOut),
             _ => Ok(()),
         }
     }

@@ -36,10 +36,13 @@ pub(crate) enum ReadError {
     /// A deadline passed (the application's or the closing handshake's), or the stream's
     /// own timeout fired.
     TimedOut,
+    /// Frames batched for sending could not go out before the write deadline, so the read
+    /// did not start: nothing was read.
+    WriteTimedOut,
     /// The keepalive found the peer silent past its timeout.
     PeerSilent,
-    /// A non-blocking stream has nothing to give now.
-    WouldBlock,
+    /// A non-blocking stream has nothing to give now (the stream's own error).
+    WouldBlock(io::Error),
     /// The stream failed.
     Io(io::Error),
 }
@@ -789,11 +792,14 @@ impl Reader {
     /// A read that brought no bytes. A stream that would block changes nothing: the call can
     /// be repeated, in the middle of a frame too. A timeout between frames is
     /// [`Error::Timeout`] and changes nothing either; in the middle of a frame it poisons
-    /// the connection. A silent peer (the keepalive's verdict) and any other error end it.
+    /// the connection, unless it was the write side's (the read never began). A silent
+    /// peer (the keepalive's verdict) and any other error end the connection.
     fn stopped<W: Wire + ?Sized>(&mut self, wire: &mut W, e: ReadError) -> Error {
         match e {
-            ReadError::WouldBlock => Error::Io(io::ErrorKind::WouldBlock.into()),
-            ReadError::TimedOut if !self.mid_frame() => Error::Timeout,
+            ReadError::WouldBlock(e) => Error::Io(e),
+            ReadError::TimedOut | ReadError::WriteTimedOut if !self.mid_frame() => Error::Timeout,
+            // Our write side stalled before the read began: the read side lost nothing.
+            ReadError::WriteTimedOut => Error::Timeout,
             ReadError::TimedOut => self.end(wire, Sticky::Poisoned(Poison::ReadTimeoutMidFrame)),
             ReadError::PeerSilent => {
                 // Tell the peer, in case it still listens, and end.
@@ -839,5 +845,307 @@ impl From<ProtocolError> for Failure {
 impl From<CapacityError> for Failure {
     fn from(e: CapacityError) -> Failure {
         Failure::Capacity(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::deflate::codec::{self, Context, Deflater, Flush, Part};
+    use crate::frame::MAX_HEADER_LEN;
+
+    const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+    /// A frame as a client sends it (masked), with RSV1 as given.
+    fn frame(opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let mut header = FrameHeader::new(opcode, fin, payload.len() as u64);
+        header.rsv1 = rsv1;
+        header.masking_key = Some(KEY);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = header.encode(&mut head);
+        let mut out = head[..n].to_vec();
+        let start = out.len();
+        out.extend_from_slice(payload);
+        apply_mask(&mut out[start..], KEY, 0);
+        out
+    }
+
+    /// A wire over bytes in memory, `chunk` bytes per read, with stops injected at offsets.
+    struct TestWire {
+        input: Vec<u8>,
+        at: usize,
+        chunk: usize,
+        /// Each stop applies once, to the first read at or past its offset.
+        stops: VecDeque<(usize, fn() -> ReadError)>,
+        controls: Vec<String>,
+        failed: Option<CloseCode>,
+        closed: bool,
+    }
+
+    impl TestWire {
+        fn new(input: Vec<u8>, chunk: usize) -> TestWire {
+            TestWire {
+                input,
+                at: 0,
+                chunk,
+                stops: VecDeque::new(),
+                controls: Vec::new(),
+                failed: None,
+                closed: false,
+            }
+        }
+    }
+
+    impl Wire for TestWire {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
+            let mut limit = self.chunk;
+            if let Some(&(offset, stop)) = self.stops.front() {
+                if offset <= self.at {
+                    self.stops.pop_front();
+                    return Err(stop());
+                }
+                limit = limit.min(offset - self.at);
+            }
+            let n = buf.len().min(limit).min(self.input.len() - self.at);
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+
+        fn control(&mut self, frame: Control<'_>) -> Result<()> {
+            match frame {
+                Control::Ping(p) => self.controls.push(format!("ping {p:?}")),
+                Control::Pong(p) => self.controls.push(format!("pong {p:?}")),
+                Control::Close(f) => {
+                    self.closed = true;
+                    let status = CloseStatus::from_frame(f.as_ref(), crate::Initiator::Peer);
+                    return Err(Error::Closed(status));
+                }
+            }
+            Ok(())
+        }
+
+        fn fail(&mut self, code: CloseCode, _reason: &str) {
+            self.failed = Some(code);
+            self.closed = true;
+        }
+
+        fn abort(&mut self) -> Option<CloseStatus> {
+            self.closed = true;
+            None
+        }
+
+        fn is_closed(&self) -> bool {
+            self.closed
+        }
+    }
+
+    fn server_reader(config: &Config, deflate: Option<DeflateParams>) -> Reader {
+        Reader::new(Role::Server, config, &[], deflate)
+    }
+
+    fn read_all(reader: &mut Reader, wire: &mut TestWire) -> Result<(MessageKind, Vec<u8>)> {
+        let mut out = Vec::new();
+        let kind = reader.read_whole(wire, &mut out, usize::MAX, None)?;
+        Ok((kind, out))
+    }
+
+    #[test]
+    fn every_length_boundary_arrives_whole_through_one_byte_reads() {
+        for len in [0usize, 1, 125, 126, 127, 65535, 65536] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let mut wire = TestWire::new(frame(OpCode::Binary, true, false, &payload), 1);
+            let mut reader = server_reader(&Config::default(), None);
+            let got = read_all(&mut reader, &mut wire).unwrap();
+            assert_eq!(got, (MessageKind::Binary, payload), "length {len}");
+        }
+    }
+
+    #[test]
+    fn a_ping_between_fragments_goes_to_the_wire_and_the_message_stays_whole() {
+        let mut input = frame(OpCode::Text, false, false, "κό".as_bytes());
+        input.extend(frame(OpCode::Ping, true, false, b"hi"));
+        input.extend(frame(OpCode::Continuation, true, false, "σμε".as_bytes()));
+        let mut wire = TestWire::new(input, 3);
+        let mut reader = server_reader(&Config::default(), None);
+        let (kind, text) = read_all(&mut reader, &mut wire).unwrap();
+        assert_eq!(
+            (kind, text),
+            (MessageKind::Text, "κόσμε".as_bytes().to_vec())
+        );
+        assert_eq!(wire.controls, ["ping [104, 105]"]);
+    }
+
+    #[test]
+    fn a_broken_rule_fails_with_its_close_code_and_the_error_repeats() {
+        let mut input = frame(OpCode::Binary, true, false, b"x");
+        input[0] = 0x83; // reserved opcode 3
+        let mut wire = TestWire::new(input, 64);
+        let mut reader = server_reader(&Config::default(), None);
+        let first = read_all(&mut reader, &mut wire).unwrap_err();
+        assert!(matches!(
+            first,
+            Error::Protocol(ProtocolError::ReservedOpcode(3))
+        ));
+        assert_eq!(wire.failed, Some(CloseCode::PROTOCOL_ERROR));
+        wire.closed = false;
+        let again = read_all(&mut reader, &mut wire).unwrap_err();
+        assert!(matches!(
+            again,
+            Error::Protocol(ProtocolError::ReservedOpcode(3))
+        ));
+    }
+
+    #[test]
+    fn an_unmasked_client_frame_and_bad_text_get_their_codes() {
+        let mut unmasked = frame(OpCode::Binary, true, false, b"");
+        unmasked[1] &= 0x7f;
+        unmasked.truncate(2);
+        let mut wire = TestWire::new(unmasked, 64);
+        let err = read_all(&mut server_reader(&Config::default(), None), &mut wire).unwrap_err();
+        assert!(matches!(err, Error::Protocol(ProtocolError::UnmaskedFrame)));
+
+        let mut wire = TestWire::new(frame(OpCode::Text, true, false, b"ok\xff"), 64);
+        let err = read_all(&mut server_reader(&Config::default(), None), &mut wire).unwrap_err();
+        assert!(matches!(err, Error::Protocol(ProtocolError::InvalidUtf8)));
+        assert_eq!(wire.failed, Some(CloseCode::INVALID_PAYLOAD));
+    }
+
+    #[test]
+    fn would_block_anywhere_resumes_without_losing_a_byte() {
+        let payload: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let mut input = frame(OpCode::Binary, false, false, &payload[..100]);
+        input.extend(frame(OpCode::Ping, true, false, b"p"));
+        input.extend(frame(OpCode::Continuation, true, false, &payload[100..]));
+        for offset in 0..input.len() {
+            let mut wire = TestWire::new(input.clone(), 7);
+            wire.stops.push_back((offset, || {
+                ReadError::WouldBlock(io::ErrorKind::WouldBlock.into())
+            }));
+            let mut reader = server_reader(&Config::default(), None);
+            let got = loop {
+                match read_all(&mut reader, &mut wire) {
+                    Ok(got) => break got,
+                    Err(e) => assert!(e.is_resumable(), "offset {offset}: {e}"),
+                }
+            };
+            assert_eq!(
+                got,
+                (MessageKind::Binary, payload.clone()),
+                "offset {offset}"
+            );
+            assert_eq!(wire.controls, ["ping [112]"], "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_between_frames_is_harmless_and_inside_one_poisons() {
+        let input = frame(OpCode::Binary, true, false, b"hello");
+        let mut wire = TestWire::new(input.clone(), 64);
+        wire.stops.push_back((0, || ReadError::TimedOut));
+        let mut reader = server_reader(&Config::default(), None);
+        assert!(matches!(
+            read_all(&mut reader, &mut wire),
+            Err(Error::Timeout)
+        ));
+        assert_eq!(read_all(&mut reader, &mut wire).unwrap().1, b"hello");
+
+        let mut wire = TestWire::new(input, 64);
+        wire.stops.push_back((3, || ReadError::TimedOut));
+        let mut reader = server_reader(&Config::default(), None);
+        let err = read_all(&mut reader, &mut wire).unwrap_err();
+        assert!(
+            matches!(err, Error::Poisoned(Poison::ReadTimeoutMidFrame)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_silent_peer_is_told_going_away() {
+        let mut wire = TestWire::new(Vec::new(), 64);
+        wire.stops.push_back((0, || ReadError::PeerSilent));
+        let mut reader = server_reader(&Config::default(), None);
+        assert!(matches!(
+            read_all(&mut reader, &mut wire),
+            Err(Error::KeepaliveTimeout)
+        ));
+        assert_eq!(wire.failed, Some(CloseCode::GOING_AWAY));
+    }
+
+    fn deflate_params() -> DeflateParams {
+        DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        }
+    }
+
+    fn compress(data: &[u8]) -> Vec<u8> {
+        let mut deflater = Deflater::new(6, 15, Context::Reset);
+        let mut out = Vec::new();
+        let mut input = data;
+        loop {
+            let room = out.len().max(1024);
+            let before = out.len();
+            input = &input[deflater.compress(input, &mut out, room, Flush::EndOfMessage)..];
+            if input.is_empty() && out.len() - before < room {
+                break;
+            }
+        }
+        codec::end_payload(&mut out, 0, Part::Whole);
+        out
+    }
+
+    #[test]
+    fn a_compressed_message_inflates_in_fragments_through_one_byte_reads() {
+        let text = "compressible text, compressible text, compressible text".repeat(20);
+        let wire_bytes = compress(text.as_bytes());
+        let (a, b) = wire_bytes.split_at(wire_bytes.len() / 3);
+        let mut input = frame(OpCode::Text, false, true, a);
+        input.extend(frame(OpCode::Continuation, true, false, b));
+        let mut wire = TestWire::new(input, 1);
+        let mut reader = server_reader(&Config::default(), Some(deflate_params()));
+        let got = read_all(&mut reader, &mut wire).unwrap();
+        assert_eq!(got, (MessageKind::Text, text.into_bytes()));
+    }
+
+    #[test]
+    fn a_deflate_bomb_stops_at_the_message_limit() {
+        let bomb = compress(&vec![0u8; 4 << 20]);
+        let mut wire = TestWire::new(frame(OpCode::Binary, true, true, &bomb), 4096);
+        let config = Config::builder().max_message_size(1 << 20).build();
+        let mut reader = server_reader(&config, Some(deflate_params()));
+        let err = read_all(&mut reader, &mut wire).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Capacity(CapacityError::MessageTooLarge { .. })
+        ));
+        assert_eq!(wire.failed, Some(CloseCode::MESSAGE_TOO_BIG));
+    }
+
+    #[test]
+    fn rsv1_without_deflate_is_a_reserved_bit() {
+        let mut wire = TestWire::new(frame(OpCode::Binary, true, true, b"x"), 64);
+        let err = read_all(&mut server_reader(&Config::default(), None), &mut wire).unwrap_err();
+        assert!(matches!(err, Error::Protocol(ProtocolError::ReservedBits)));
+    }
+
+    #[test]
+    fn nothing_is_read_after_the_close() {
+        let mut input = frame(OpCode::Close, true, false, &[0x03, 0xe8]);
+        input.extend(frame(OpCode::Text, true, false, b"late"));
+        let mut wire = TestWire::new(input, 64);
+        let mut reader = server_reader(&Config::default(), None);
+        assert!(matches!(
+            read_all(&mut reader, &mut wire),
+            Err(Error::Closed(_))
+        ));
+        assert!(matches!(
+            read_all(&mut reader, &mut wire),
+            Err(Error::AlreadyClosed)
+        ));
     }
 }

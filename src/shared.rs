@@ -63,12 +63,6 @@ impl<W> Shared<W> {
         }
     }
 
-    /// The output and the close state back, once no one else holds them (to reunite).
-    pub(crate) fn into_parts(self) -> (Output<W>, CloseState) {
-        let out = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
-        (out, self.close)
-    }
-
     pub(crate) fn close_state(&self) -> &CloseState {
         &self.close
     }
@@ -85,6 +79,17 @@ impl<W> Shared<W> {
 }
 
 impl<W: Write> Shared<W> {
+    /// The output and the close state back, once no one else holds them (to reunite), with
+    /// what the mailbox still asked for done first: a message given up is ended, a pong
+    /// sent.
+    pub(crate) fn into_parts(self) -> (Output<W>, CloseState) {
+        let mut out = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
+        let wants = self.wants.swap(0, Ordering::SeqCst);
+        let pong = self.pong.into_inner().unwrap_or_else(|p| p.into_inner());
+        serve_wants(&mut WriteSide::new(&mut out, &self.close), wants, pong);
+        (out, self.close)
+    }
+
     /// Runs `f` on the write side, then serves the mailbox; see the module docs.
     pub(crate) fn with<T>(&self, f: impl FnOnce(&mut WriteSide<'_, W>) -> T) -> T {
         let mut out = self.lock();
@@ -131,23 +136,11 @@ impl<W: Write> Shared<W> {
         if wants == 0 {
             return;
         }
-        let mut side = WriteSide::new(out, &self.close);
-        if wants & want::ABANDON != 0 {
-            side.abandon();
-        }
-        // Errors here are the writer's to report on its next call.
-        if wants & want::PONG != 0 {
-            let pong = self.pong.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some((payload, len)) = pong {
-                let _ = side.send_control(OpCode::Pong, &payload[..usize::from(len)]);
-            }
-        }
-        if wants & want::PING != 0 {
-            let _ = side.send_control(OpCode::Ping, b"");
-        }
-        if side.has_pending() {
-            let _ = side.flush();
-        }
+        let pong = match wants & want::PONG {
+            0 => None,
+            _ => self.pong.lock().unwrap_or_else(|p| p.into_inner()).take(),
+        };
+        serve_wants(&mut WriteSide::new(out, &self.close), wants, pong);
     }
 
     /// Sends a close frame and waits, up to the close timeout, for the reader half to see
@@ -191,6 +184,24 @@ impl<W: Write> Shared<W> {
             .status()
             .cloned()
             .unwrap_or_else(|| CloseStatus::abnormal(Initiator::Local)))
+    }
+}
+
+/// Does what the mailbox asked for, in order: end a message given up, send the pong and
+/// the keepalive ping, send what is buffered. Errors here are the writer's to report on its
+/// next call.
+fn serve_wants<W: Write>(side: &mut WriteSide<'_, W>, wants: u8, pong: Option<Pong>) {
+    if wants & want::ABANDON != 0 {
+        side.abandon();
+    }
+    if let Some((payload, len)) = pong {
+        let _ = side.send_control(OpCode::Pong, &payload[..usize::from(len)]);
+    }
+    if wants & want::PING != 0 {
+        let _ = side.send_control(OpCode::Ping, b"");
+    }
+    if side.has_pending() {
+        let _ = side.flush();
     }
 }
 
@@ -257,5 +268,120 @@ impl<R: Stream, W: Write> Link for HalfLink<R, W> {
     fn pong(&mut self, payload: &[u8]) -> Result<()> {
         self.shared.post_pong(payload);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::frame::FrameHeader;
+    use crate::proto::{MessageKind, Role};
+    use crate::testing::{PipeEnd, pipe};
+    use crate::writer::Writer;
+
+    fn shared() -> (Arc<Shared<PipeEnd>>, PipeEnd) {
+        let (ours, peer) = pipe();
+        let config = Config::default();
+        let out = Output::new(ours, Writer::new(Role::Server, &config, None), None);
+        let shared = Shared::new(out, CloseState::new(Role::Server, None));
+        (Arc::new(shared), peer)
+    }
+
+    fn opcodes(peer: &mut PipeEnd) -> Vec<(OpCode, Vec<u8>)> {
+        let bytes = peer.take_available();
+        let mut at = 0;
+        let mut out = Vec::new();
+        while let Ok(Some((header, n))) = FrameHeader::parse(&bytes[at..]) {
+            let len = header.payload_len as usize;
+            out.push((header.opcode, bytes[at + n..at + n + len].to_vec()));
+            at += n + len;
+        }
+        out
+    }
+
+    #[test]
+    fn a_pong_posted_while_the_writer_holds_the_output_goes_out_when_it_lets_go() {
+        let (shared, mut peer) = shared();
+        let (held, release) = (mpsc::channel(), mpsc::channel::<()>());
+        let writer = {
+            let shared = Arc::clone(&shared);
+            let (held, release) = (held.0, release.1);
+            thread::spawn(move || {
+                shared.with(|w| {
+                    held.send(()).unwrap();
+                    release.recv().unwrap();
+                    w.write_message(MessageKind::Text, b"data").unwrap();
+                });
+            })
+        };
+        held.1.recv().unwrap();
+        // The reader posts without waiting for the writer.
+        shared.post_pong(b"old");
+        shared.post_pong(b"new");
+        assert_eq!(peer.available(), 0);
+        release.0.send(()).unwrap();
+        writer.join().unwrap();
+        assert_eq!(
+            opcodes(&mut peer),
+            [
+                (OpCode::Text, b"data".to_vec()),
+                (OpCode::Pong, b"new".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn giving_up_a_message_takes_no_lock_and_lands_before_the_next_write() {
+        let (shared, mut peer) = shared();
+        let mut writer = SharedWriter(Arc::clone(&shared));
+        writer.write_side(|w| w.begin(MessageKind::Binary)).unwrap();
+        writer.write_side(|w| w.stream_write(&[1; 5000])).unwrap();
+        // Another party holds the output: abandoning must not wait for it.
+        let guard = shared.lock();
+        let (done, finished) = mpsc::channel();
+        let abandon = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || {
+                SharedWriter(shared).abandon();
+                done.send(()).unwrap();
+            })
+        };
+        finished
+            .recv_timeout(Duration::from_secs(5))
+            .expect("abandon blocked on the lock");
+        drop(guard);
+        abandon.join().unwrap();
+        writer
+            .write_side(|w| w.write_message(MessageKind::Text, b"next"))
+            .unwrap();
+        let frames = opcodes(&mut peer);
+        let (last, before) = frames.split_last().unwrap();
+        assert_eq!(last, &(OpCode::Text, b"next".to_vec()));
+        assert_eq!(before.last().unwrap().0, OpCode::Continuation);
+    }
+
+    #[test]
+    fn close_waits_for_the_reader_and_returns_what_it_recorded() {
+        let (shared, _peer) = shared();
+        let reader = {
+            let shared = Arc::clone(&shared);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                let frame = Some(crate::proto::CloseFrame {
+                    code: CloseCode::NORMAL,
+                    reason: "ok".into(),
+                });
+                shared.with(|w| w.receive_close(frame, &mut None))
+            })
+        };
+        let status = shared.close(CloseCode::NORMAL, "bye").unwrap();
+        assert_eq!(status.code, CloseCode::NORMAL);
+        assert_eq!(status.initiator, Initiator::Local);
+        assert!(reader.join().unwrap().is_err());
     }
 }

@@ -110,7 +110,7 @@ impl ReadTimer {
                 Some(Stall::TimedOut) if armed => self.on_timeout(ours.unwrap_or_default()),
                 // The stream's own timeout, which wsio did not set.
                 Some(Stall::TimedOut) => Attempt::Done(Err(ReadError::TimedOut)),
-                Some(Stall::WouldBlock) => Attempt::Done(Err(ReadError::WouldBlock)),
+                Some(Stall::WouldBlock) => Attempt::Done(Err(ReadError::WouldBlock(e))),
                 None => Attempt::Done(Err(ReadError::Io(e))),
             },
         }

@@ -136,7 +136,7 @@ impl<'a, W: Write> WriteSide<'a, W> {
         if self.close.role == Role::Server || initiator == Initiator::Local {
             self.finish(status.clone());
         } else {
-            self.close.finish(status.clone());
+            let _ = self.close.finish(status.clone());
         }
         handler_result?;
         Err(Error::Closed(status))
@@ -162,10 +162,12 @@ impl<'a, W: Write> WriteSide<'a, W> {
         None
     }
 
-    /// Records how the connection ended (unless it was already) and shuts the stream down.
+    /// Records how the connection ended and shuts the stream down, unless it had already
+    /// ended (the stream is shut down once: a TLS stream's shutdown sends a message).
     pub(crate) fn finish(&mut self, status: CloseStatus) {
-        self.close.finish(status);
-        self.out.shutdown();
+        if self.close.finish(status) {
+            self.out.shutdown();
+        }
     }
 }
 

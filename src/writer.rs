@@ -885,3 +885,256 @@ impl Egress for NoEgress {
         match *self {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::deflate::codec::{Context, Finished, Inflater};
+
+    /// An egress into memory: at most `max_write` bytes per write, with stalls injected at
+    /// offsets of what was written.
+    struct Memory {
+        out: Vec<u8>,
+        max_write: usize,
+        stalls: VecDeque<(usize, Stall)>,
+    }
+
+    impl Memory {
+        fn new(max_write: usize) -> Memory {
+            Memory {
+                out: Vec::new(),
+                max_write,
+                stalls: VecDeque::new(),
+            }
+        }
+
+        fn allowed(&mut self) -> Result<usize, WriteError> {
+            match self.stalls.front() {
+                Some(&(at, stall)) if at <= self.out.len() => {
+                    self.stalls.pop_front();
+                    Err(WriteError::Stalled(stall))
+                }
+                Some(&(at, _)) => Ok(self.max_write.min(at - self.out.len())),
+                None => Ok(self.max_write),
+            }
+        }
+    }
+
+    impl Egress for Memory {
+        fn write(&mut self, buf: &[u8]) -> Result<usize, WriteError> {
+            let n = self.allowed()?.min(buf.len());
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> Result<usize, WriteError> {
+            let mut left = self.allowed()?;
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(left);
+                self.out.extend_from_slice(&buf[..take]);
+                left -= take;
+                n += take;
+            }
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> Result<(), WriteError> {
+            Ok(())
+        }
+    }
+
+    /// The frames in `bytes`: (header, unmasked payload).
+    fn frames(mut bytes: &[u8]) -> Vec<(FrameHeader, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (header, n) = FrameHeader::parse(bytes).unwrap().unwrap();
+            let len = header.payload_len as usize;
+            let mut payload = bytes[n..n + len].to_vec();
+            if let Some(key) = header.masking_key {
+                apply_mask(&mut payload, key, 0);
+            }
+            out.push((header, payload));
+            bytes = &bytes[n + len..];
+        }
+        out
+    }
+
+    fn writer(role: Role, config: &Config) -> Writer {
+        Writer::new(role, config, None)
+    }
+
+    #[test]
+    fn whole_messages_of_every_boundary_length_are_one_frame_each() {
+        for role in [Role::Server, Role::Client] {
+            for len in [0usize, 125, 126, 4095, 4096, 65535, 65536, 200_000] {
+                let data: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+                let mut w = writer(role, &Config::default());
+                let mut egress = Memory::new(1000);
+                w.write_message(&mut egress, MessageKind::Binary, &data)
+                    .unwrap();
+                let got = frames(&egress.out);
+                assert_eq!(got.len(), 1, "{role:?} {len}");
+                let (header, payload) = &got[0];
+                assert!(header.fin && header.opcode == OpCode::Binary);
+                assert_eq!(header.masking_key.is_some(), role == Role::Client);
+                assert_eq!(payload, &data, "{role:?} {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_message_is_cut_into_frames_and_a_control_frame_goes_between_them() {
+        let config = Config::builder().write_buffer_size(256).build();
+        let mut w = writer(Role::Server, &config);
+        let mut egress = Memory::new(usize::MAX);
+        w.begin(MessageKind::Text).unwrap();
+        w.stream_write(&mut egress, &[b'a'; 300]).unwrap();
+        w.write_control(&mut egress, OpCode::Ping, b"p").unwrap();
+        w.stream_write(&mut egress, &[b'b'; 100]).unwrap();
+        w.stream_finish(&mut egress).unwrap();
+        let got = frames(&egress.out);
+        let opcodes: Vec<(OpCode, bool)> = got.iter().map(|(h, _)| (h.opcode, h.fin)).collect();
+        let ping = opcodes
+            .iter()
+            .position(|&o| o == (OpCode::Ping, true))
+            .unwrap();
+        assert!(ping > 0 && ping < got.len() - 1, "{opcodes:?}");
+        assert_eq!(opcodes[0], (OpCode::Text, false));
+        assert_eq!(opcodes.last(), Some(&(OpCode::Continuation, true)));
+        let text: Vec<u8> = got
+            .iter()
+            .filter(|(h, _)| !h.opcode.is_control())
+            .flat_map(|(_, p)| p.clone())
+            .collect();
+        assert_eq!(text, [vec![b'a'; 300], vec![b'b'; 100]].concat());
+    }
+
+    #[test]
+    fn a_stall_before_any_byte_drops_the_frame_and_the_call_can_be_repeated() {
+        for (stall, expected) in [
+            (Stall::TimedOut, "timeout"),
+            (Stall::WouldBlock, "would block"),
+        ] {
+            let mut w = writer(Role::Server, &Config::default());
+            let mut egress = Memory::new(usize::MAX);
+            egress.stalls.push_back((0, stall));
+            let err = w
+                .write_message(&mut egress, MessageKind::Text, b"once")
+                .unwrap_err();
+            match expected {
+                "timeout" => assert!(matches!(err, Error::Timeout), "{err}"),
+                _ => assert!(err.is_resumable() && !err.is_timeout(), "{err}"),
+            }
+            w.write_message(&mut egress, MessageKind::Text, b"once")
+                .unwrap();
+            assert_eq!(
+                frames(&egress.out).len(),
+                1,
+                "{expected}: sent exactly once"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stall_inside_a_frame_poisons_for_good() {
+        let mut w = writer(Role::Server, &Config::default());
+        let mut egress = Memory::new(usize::MAX);
+        egress.stalls.push_back((3, Stall::TimedOut));
+        let err = w
+            .write_message(&mut egress, MessageKind::Binary, &[1; 100])
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Poisoned(Poison::WriteTimeoutMidFrame)),
+            "{err}"
+        );
+        let again = w
+            .write_message(&mut egress, MessageKind::Binary, b"x")
+            .unwrap_err();
+        assert!(matches!(again, Error::Poisoned(_)));
+    }
+
+    #[test]
+    fn a_message_given_up_ends_with_a_final_frame_or_is_forgotten() {
+        let config = Config::builder().write_buffer_size(256).build();
+        // Nothing emitted yet: forgotten.
+        let mut w = writer(Role::Client, &config);
+        let mut egress = Memory::new(usize::MAX);
+        w.begin(MessageKind::Binary).unwrap();
+        w.stream_write(&mut egress, b"small").unwrap();
+        w.abandon();
+        w.flush(&mut egress).unwrap();
+        assert!(egress.out.is_empty());
+        // Frames emitted: the message is ended, in the buffer, with no I/O.
+        let mut w = writer(Role::Client, &config);
+        w.begin(MessageKind::Binary).unwrap();
+        w.stream_write(&mut egress, &[7; 600]).unwrap();
+        let before = egress.out.len();
+        w.abandon();
+        assert_eq!(egress.out.len(), before, "abandon did I/O");
+        w.flush(&mut egress).unwrap();
+        let got = frames(&egress.out);
+        assert!(got.last().unwrap().0.fin);
+        assert!(
+            got[1..]
+                .iter()
+                .all(|(h, _)| h.opcode == OpCode::Continuation)
+        );
+    }
+
+    #[test]
+    fn invalid_text_is_refused_before_anything_is_sent() {
+        let mut w = writer(Role::Server, &Config::default());
+        let mut egress = Memory::new(usize::MAX);
+        let err = w
+            .write_message(&mut egress, MessageKind::Text, b"\xff")
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidInput(InvalidInput::InvalidUtf8)
+        ));
+        assert!(egress.out.is_empty());
+    }
+
+    #[test]
+    fn a_compressed_stream_with_a_ping_inside_inflates_back() {
+        let params = DeflateParams {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+        };
+        let config = Config::builder()
+            .write_buffer_size(256)
+            .deflate(crate::DeflateConfig::new())
+            .build();
+        let mut w = Writer::new(Role::Server, &config, Some(params));
+        let mut egress = Memory::new(usize::MAX);
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        w.begin(MessageKind::Binary).unwrap();
+        for (i, piece) in data.chunks(700).enumerate() {
+            w.stream_write(&mut egress, piece).unwrap();
+            if i == 3 {
+                w.write_control(&mut egress, OpCode::Pong, b"x").unwrap();
+            }
+        }
+        w.stream_finish(&mut egress).unwrap();
+        let got = frames(&egress.out);
+        assert!(got[0].0.rsv1 && got[1..].iter().all(|(h, _)| !h.rsv1));
+        let compressed: Vec<u8> = got
+            .iter()
+            .filter(|(h, _)| !h.opcode.is_control())
+            .flat_map(|(_, p)| p.clone())
+            .collect();
+        let mut inflater = Inflater::new(15, Context::Kept);
+        let mut out = vec![0u8; 8192];
+        let step = inflater.inflate(&compressed, &mut out).unwrap();
+        let mut inflated = out[..step.written].to_vec();
+        while let Finished::Output(n) = inflater.finish(&mut out).unwrap() {
+            inflated.extend_from_slice(&out[..n]);
+        }
+        assert_eq!(inflated, data);
+    }
+}

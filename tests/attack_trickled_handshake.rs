@@ -1,12 +1,15 @@
 //! CVE-2023-43669 (tungstenite): a long header trickled one byte at a time made the server
 //! re-parse the whole head on every read, quadratic in its size. wsio scans each byte once:
-//! a 15 KiB head sent byte by byte is answered promptly.
+//! a 15 KiB head sent byte by byte to a real server is answered. The work is counted, not
+//! timed, by the head reader's own test (`http::tests::a_head_trickled_byte_by_byte_costs_
+//! linear_work`), so that a quadratic parser fails on any machine; the time printed here is
+//! for the record only.
 
 #[path = "support/server.rs"]
 mod server;
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wsio::Config;
 
@@ -23,7 +26,6 @@ fn a_long_head_trickled_byte_by_byte_costs_linear_time() {
     let head = server::read_head(&mut s);
     let took = started.elapsed();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    assert!(took < Duration::from_secs(5), "{took:?}");
     eprintln!(
         "{} byte head, one byte per write: answered in {took:?}",
         request.len()

@@ -7,6 +7,7 @@ mod counting_alloc;
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ static ALLOC: counting_alloc::Counting = counting_alloc::Counting;
 fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    // The peer hangs up once the test has read its marker (however long a loaded machine
+    // takes to get there), or after a minute.
+    let (read_it, hang_up) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         let mut s = TcpStream::connect(addr).unwrap();
         s.write_all(common::REQUEST).unwrap();
@@ -32,7 +36,7 @@ fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
         s.write_all(&flood).unwrap();
         s.write_all(&client_frame(OpCode::Text, true, b"done"))
             .unwrap();
-        thread::sleep(Duration::from_millis(500));
+        let _ = hang_up.recv_timeout(Duration::from_secs(60));
         drop(s);
     });
 
@@ -55,13 +59,19 @@ fn a_ping_flood_from_a_peer_that_never_reads_costs_no_memory() {
     let before = counting_alloc::live();
     let message = rx.read_message().unwrap();
     let grew = counting_alloc::peak().saturating_sub(before);
+    read_it.send(()).unwrap();
     assert_eq!(
         message.as_text(),
         Some("done"),
         "all 200,000 pings were read past"
     );
     println!("heap growth while reading a 200,000-ping flood: {grew} bytes");
-    assert!(grew < 64 << 10, "{grew} bytes");
+    // What the documented behaviour allows: the read buffer doubles, up to 64 KiB, while a
+    // flood fills it (ConfigBuilder::read_buffer_size), and while it doubles the old buffer
+    // (32 KiB at most) is freed only after the new one is made. A queued pong per ping
+    // would cost megabytes.
+    let allowed = (64 << 10) + (32 << 10) + (8 << 10);
+    assert!(grew <= allowed, "{grew} bytes, allowed {allowed}");
 
     peer.join().unwrap();
     assert!(matches!(

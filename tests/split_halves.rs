@@ -3,10 +3,13 @@
 
 mod common;
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::thread;
 
-use wsio::{CloseCode, Conn, Dialer, Error, Message, Upgrader};
+use wsio::{
+    CloseCode, Conn, Dialer, Error, Message, MessageKind, ReuniteError, ReuniteReason, Upgrader,
+};
 
 const N: usize = 2000;
 
@@ -94,10 +97,45 @@ fn halves_join_back_and_keep_working() {
 }
 
 #[test]
+fn a_message_given_up_on_the_writer_half_is_ended_before_the_halves_join() {
+    let (client, mut server) = common::conn_pair(common::quick_config());
+    let (rx, mut tx) = client.split().unwrap();
+    let mut writer = tx.next_writer(MessageKind::Binary).unwrap();
+    writer.write_all(b"abc").unwrap();
+    writer.flush().unwrap();
+    writer.write_all(b"def").unwrap();
+    drop(writer);
+    let mut client = rx.reunite(tx).unwrap();
+    client.write_text("next").unwrap();
+    assert_eq!(
+        server.read_message().unwrap(),
+        Message::Binary(b"abcdef".to_vec())
+    );
+    assert_eq!(server.read_message().unwrap(), Message::Text("next".into()));
+}
+
+#[test]
 fn halves_of_different_connections_do_not_join() {
     let (a, _a_peer) = common::conn_pair(common::quick_config());
     let (b, _b_peer) = common::conn_pair(common::quick_config());
     let (a_rx, _a_tx) = a.split().unwrap();
     let (_b_rx, b_tx) = b.split().unwrap();
-    assert!(a_rx.reunite(b_tx).is_err());
+    let refused = a_rx.reunite(b_tx).unwrap_err();
+    assert_eq!(refused.reason, ReuniteReason::DifferentConnections);
+}
+
+#[test]
+fn halves_do_not_join_while_a_handle_is_alive() {
+    let (client, _server) = common::conn_pair(common::quick_config());
+    let (rx, tx) = client.split().unwrap();
+    let handle = tx.handle();
+    let refused = rx.reunite(tx).unwrap_err();
+    assert_eq!(refused.reason, ReuniteReason::HandleAlive);
+    assert_eq!(
+        refused.to_string(),
+        "a handle of the connection is still alive"
+    );
+    drop(handle);
+    let ReuniteError { read, write, .. } = *refused;
+    assert!(read.reunite(write).is_ok());
 }

@@ -1,5 +1,5 @@
-//! An in-memory stream for the fuzz targets: reads come from the fuzz input in chunks whose
-//! sizes the input's first byte chooses (short reads at every boundary), writes are dropped.
+//! In-memory streams for the fuzz targets: reads come from the fuzz input in chunks whose
+//! sizes the input's first byte chooses (short reads at every boundary); writes are kept.
 #![allow(dead_code)] // each target uses some of these helpers
 
 use std::io::{self, Read, Write};
@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 pub struct Input<'a> {
     data: &'a [u8],
     chunk: usize,
+    written: Vec<u8>,
 }
 
 impl<'a> Input<'a> {
@@ -16,9 +17,19 @@ impl<'a> Input<'a> {
             Some((&first, rest)) => Input {
                 data: rest,
                 chunk: usize::from(first) + 1,
+                written: Vec::new(),
             },
-            None => Input { data, chunk: 1 },
+            None => Input {
+                data,
+                chunk: 1,
+                written: Vec::new(),
+            },
         }
+    }
+
+    /// What was written to the stream (the first 64 KiB).
+    pub fn written(&self) -> &[u8] {
+        &self.written
     }
 }
 
@@ -33,6 +44,8 @@ impl Read for Input<'_> {
 
 impl Write for Input<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let keep = buf.len().min((64 << 10) - self.written.len().min(64 << 10));
+        self.written.extend_from_slice(&buf[..keep]);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -193,10 +193,13 @@ fn is_tchar(c: u8) -> bool {
 struct Cursor<'a> {
     s: &'a str,
     at: usize,
+    /// How many times a byte was looked at: the parse's work.
+    work: std::cell::Cell<usize>,
 }
 
 impl<'a> Cursor<'a> {
     fn peek(&self) -> Option<u8> {
+        self.work.set(self.work.get() + 1);
         self.s.as_bytes().get(self.at).copied()
     }
 
@@ -267,7 +270,21 @@ impl<'a> Cursor<'a> {
 /// Parses every extension in a header value. Each byte is looked at a bounded number of
 /// times; malformed input is `None`, never a panic.
 pub(crate) fn parse_extensions(value: &str) -> Option<Vec<Extension<'_>>> {
-    let mut cursor = Cursor { s: value, at: 0 };
+    parse_counting_work(value).0
+}
+
+/// [`parse_extensions`], and how many times it looked at a byte.
+fn parse_counting_work(value: &str) -> (Option<Vec<Extension<'_>>>, usize) {
+    let mut cursor = Cursor {
+        s: value,
+        at: 0,
+        work: std::cell::Cell::new(0),
+    };
+    let parsed = parse_with(&mut cursor);
+    (parsed, cursor.work.get())
+}
+
+fn parse_with<'a>(cursor: &mut Cursor<'a>) -> Option<Vec<Extension<'a>>> {
     let mut out = Vec::new();
     loop {
         cursor.skip_space();
@@ -531,6 +548,27 @@ mod tests {
             "a;b=\"\x01\"",
         ] {
             assert!(parse_extensions(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pathological_values_cost_linear_work() {
+        // Node ws's CVE-2021-32640 was a token list that made parsing blow up.
+        let values = [
+            " ,".repeat(5000),
+            "permessage-deflate".to_owned() + &"; x".repeat(3000),
+            "a=\"\\\"".repeat(2500),
+            "permessage-deflate,".repeat(700),
+            "a".repeat(14_000),
+            "x;y=\"".to_owned() + &"\\a".repeat(5000),
+        ];
+        for value in values {
+            let (_, work) = parse_counting_work(&value);
+            assert!(
+                work <= 4 * value.len() + 16,
+                "{work} looks for {} bytes",
+                value.len()
+            );
         }
     }
 
