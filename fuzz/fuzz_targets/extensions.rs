@@ -64,7 +64,8 @@ fuzz_target!(|data: &[u8]| {
         for bits in [params.server_max_window_bits, params.client_max_window_bits] {
             assert!((8..=15).contains(&bits));
         }
-        // A client that offered the defaults accepts what the server answered.
+        // A client that offered the defaults accepts what the server answered, with the
+        // same parameters for the server's compressor.
         let head = format!("{SWITCHING}Sec-WebSocket-Extensions: {answer}\r\n\r\n");
         let client = Dialer::new().config(config(DeflateConfig::new()));
         let (conn, _) = client
@@ -73,7 +74,8 @@ fuzz_target!(|data: &[u8]| {
         let accepted = conn.compression().expect("compression agreed");
         assert_eq!(accepted.server_no_context_takeover, params.server_no_context_takeover);
         assert_eq!(accepted.server_max_window_bits, params.server_max_window_bits);
-        assert_eq!(accepted.client_max_window_bits, params.client_max_window_bits);
+        // The client's own window is what that client offered, which the fuzzed offer
+        // may have narrowed and this one did not: not compared.
     }
     // Any answer: accepted or refused with a typed error, never a panic.
     let head = format!("{SWITCHING}Sec-WebSocket-Extensions: {value}\r\n\r\n");

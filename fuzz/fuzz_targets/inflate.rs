@@ -26,9 +26,10 @@ fn frame(out: &mut Vec<u8>, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [mode, chunk, mut rest @ ..] = data else {
+    let [mode, chunk, rest @ ..] = data else {
         return;
     };
+    let mut rest = rest;
     let head = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {{ACCEPT}}\r\n\
