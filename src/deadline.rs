@@ -86,16 +86,24 @@ mod tests {
     use super::*;
     use crate::testing::{Direction, Fault, pipe};
 
+    fn deadline_writer<'a>(
+        stream: &'a mut crate::testing::PipeEnd,
+        deadline: Option<Instant>,
+        applied: &'a mut AppliedTimeout,
+    ) -> DeadlineWriter<'a, crate::testing::PipeEnd> {
+        DeadlineWriter {
+            stream,
+            ops: Some(StreamOps::of()),
+            deadline,
+            applied,
+        }
+    }
+
     #[test]
     fn a_passed_deadline_stalls_before_writing() {
         let (mut a, b) = pipe();
         let mut applied = AppliedTimeout::default();
-        let mut w = DeadlineWriter {
-            stream: &mut a,
-            ops: Some(StreamOps::of()),
-            deadline: Some(Instant::now()),
-            applied: &mut applied,
-        };
+        let mut w = deadline_writer(&mut a, Some(Instant::now()), &mut applied);
         assert!(matches!(
             w.write(b"x"),
             Err(WriteError::Stalled(Stall::TimedOut))
@@ -107,12 +115,7 @@ mod tests {
     fn a_passed_deadline_does_not_fail_a_flush() {
         let (mut a, _b) = pipe();
         let mut applied = AppliedTimeout::default();
-        let mut w = DeadlineWriter {
-            stream: &mut a,
-            ops: Some(StreamOps::of()),
-            deadline: Some(Instant::now()),
-            applied: &mut applied,
-        };
+        let mut w = deadline_writer(&mut a, Some(Instant::now()), &mut applied);
         assert!(w.flush().is_ok());
     }
 
@@ -121,12 +124,7 @@ mod tests {
         let (mut a, _b) = pipe();
         a.inject(Direction::Write, 0, Fault::Error(io::ErrorKind::WouldBlock));
         let mut applied = AppliedTimeout::default();
-        let mut w = DeadlineWriter {
-            stream: &mut a,
-            ops: Some(StreamOps::of()),
-            deadline: None,
-            applied: &mut applied,
-        };
+        let mut w = deadline_writer(&mut a, None, &mut applied);
         assert!(matches!(
             w.write(b"x"),
             Err(WriteError::Stalled(Stall::WouldBlock))

@@ -70,8 +70,10 @@
 //! same code and reason; see [`Conn::set_close_handler`]) and returns [`Error::Closed`] with
 //! the peer's [`CloseStatus`]. [`Conn::close`] starts the handshake from this side: it sends a
 //! close frame, waits up to [`Config::close_timeout`] for the peer's, discarding data, shuts
-//! the stream down and returns the status. [`Conn::close_status`] tells afterwards how the
-//! connection ended and who closed first. Close codes are [`CloseCode`]s; 1005, 1006 and
+//! the stream down and returns the status. [`Conn::send_close`] only sends the close frame
+//! (gorilla's `WriteControl(CloseMessage, ..)`); the reads that follow return the peer's
+//! answer as [`Error::Closed`]. [`Conn::close_status`] tells afterwards how the connection
+//! ended and who closed first. Close codes are [`CloseCode`]s; 1005, 1006 and
 //! 1015 are never sent, and reasons are at most 123 bytes.
 //!
 //! # Errors and limits
@@ -118,10 +120,17 @@
 //!
 //! # Streams
 //!
-//! `Conn` needs only `Read + Write`. The handshakes take a [`Stream`], which adds timeouts
-//! and shutdown so that a silent peer cannot hold a thread past a configured time; it is
-//! implemented for `TcpStream`, `UnixStream` and [`testing::PipeEnd`], and a one-line
-//! `impl wsio::Stream for MyStream {}` admits any other stream (without timeouts).
+//! `Conn` needs only `Read + Write`. The handshakes take a [`Stream`], which adds timeouts,
+//! shutdown and addresses so that a silent peer cannot hold a thread past a configured
+//! time; it is implemented for `TcpStream`, `UnixStream` and, with the `testing` feature,
+//! `testing::PipeEnd` (an in-memory pipe that injects faults, for your own tests), and a
+//! one-line `impl wsio::Stream for MyStream {}` admits any other stream (without timeouts).
+//!
+//! A stream that returns `WouldBlock` (a non-blocking socket, or one with a timeout of its
+//! own that wsio did not set, as Unix sockets report it) loses nothing: a read returns
+//! [`Error::Io`] with that kind and resumes where it stopped when called again, in the
+//! middle of a frame too; a write returns it if nothing of its frames went out, and
+//! [`Error::Poisoned`] if part of a frame did.
 //!
 //! # Concurrency
 //!
@@ -150,6 +159,13 @@
 //!   (and the reader's replies) wait for that write; give the writer a write deadline
 //!   ([`WriteHalf::set_write_deadline`]) when peers may stall.
 //! - The halves join again with [`ReadHalf::reunite`].
+//! - Each half has every method of [`Conn`] that makes sense for it, with the same
+//!   signature: the reader half reads (whole, streamed, text, binary, JSON), sets its read
+//!   deadline and handlers and closes from the reading side; the writer half writes,
+//!   flushes, sets its write deadline, sends a close without waiting
+//!   ([`WriteHalf::send_close`]) or waits for the reader to see the answer
+//!   ([`WriteHalf::close`]). Both tell the subprotocol, the compression, the close status,
+//!   the role and the addresses.
 //!
 //! # Deadlines and keepalive
 //!

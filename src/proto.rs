@@ -23,7 +23,7 @@ pub enum Role {
 
 impl Role {
     /// The other end.
-    pub const fn peer(self) -> Role {
+    pub(crate) const fn peer(self) -> Role {
         match self {
             Role::Client => Role::Server,
             Role::Server => Role::Client,
@@ -42,7 +42,7 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// The opcode of the message's first frame.
-    pub const fn opcode(self) -> OpCode {
+    pub(crate) const fn opcode(self) -> OpCode {
         match self {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,

@@ -123,53 +123,36 @@ impl Stream for std::os::unix::net::UnixStream {
     }
 }
 
-impl<T: Stream + ?Sized> Stream for Box<T> {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_read_timeout(timeout)
-    }
-    fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        (**self).read_timeout()
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_write_timeout(timeout)
-    }
-    fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        (**self).write_timeout()
-    }
-    fn shutdown(&mut self) -> io::Result<()> {
-        (**self).shutdown()
-    }
-    fn peer_addr(&self) -> io::Result<SocketAddr> {
-        (**self).peer_addr()
-    }
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        (**self).local_addr()
-    }
+/// A stream behind a pointer is the stream.
+macro_rules! forward_stream {
+    ($($pointer:ty),+) => {$(
+        impl<T: Stream + ?Sized> Stream for $pointer {
+            fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                (**self).set_read_timeout(timeout)
+            }
+            fn read_timeout(&self) -> io::Result<Option<Duration>> {
+                (**self).read_timeout()
+            }
+            fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                (**self).set_write_timeout(timeout)
+            }
+            fn write_timeout(&self) -> io::Result<Option<Duration>> {
+                (**self).write_timeout()
+            }
+            fn shutdown(&mut self) -> io::Result<()> {
+                (**self).shutdown()
+            }
+            fn peer_addr(&self) -> io::Result<SocketAddr> {
+                (**self).peer_addr()
+            }
+            fn local_addr(&self) -> io::Result<SocketAddr> {
+                (**self).local_addr()
+            }
+        }
+    )+};
 }
 
-impl<T: Stream + ?Sized> Stream for &mut T {
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_read_timeout(timeout)
-    }
-    fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        (**self).read_timeout()
-    }
-    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        (**self).set_write_timeout(timeout)
-    }
-    fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        (**self).write_timeout()
-    }
-    fn shutdown(&mut self) -> io::Result<()> {
-        (**self).shutdown()
-    }
-    fn peer_addr(&self) -> io::Result<SocketAddr> {
-        (**self).peer_addr()
-    }
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        (**self).local_addr()
-    }
-}
+forward_stream!(Box<T>, &mut T);
 
 /// Sockets reject a zero timeout; the shortest real one stands in for "already expired".
 fn nonzero(timeout: Duration) -> Duration {
