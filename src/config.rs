@@ -89,6 +89,7 @@ pub enum FlushPolicy {
 pub struct Config {
     max_frame_size: u64,
     max_message_size: u64,
+    max_outgoing_frame_size: usize,
     read_buffer_size: usize,
     write_buffer_size: usize,
     max_handshake_size: usize,
@@ -105,6 +106,7 @@ impl Default for Config {
         Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
+            max_outgoing_frame_size: 1 << 20,
             read_buffer_size: 4096,
             write_buffer_size: 4096,
             max_handshake_size: 16 << 10,
@@ -132,6 +134,11 @@ impl Config {
     /// The largest message accepted from the peer. See [`ConfigBuilder::max_message_size`].
     pub fn max_message_size(&self) -> u64 {
         self.max_message_size
+    }
+
+    /// The largest frame payload sent. See [`ConfigBuilder::max_outgoing_frame_size`].
+    pub fn max_outgoing_frame_size(&self) -> usize {
+        self.max_outgoing_frame_size
     }
 
     /// The read buffer's size. See [`ConfigBuilder::read_buffer_size`].
@@ -203,6 +210,19 @@ impl ConfigBuilder {
     /// Defaults to 64 MiB.
     pub fn max_message_size(mut self, bytes: u64) -> Self {
         self.0.max_message_size = bytes;
+        self
+    }
+
+    /// The largest frame payload wsio sends: a longer message goes out as fragments of at
+    /// most this size, so that a peer's frame limit never refuses a message its message
+    /// limit would take (two peers with default settings exchange messages up to their
+    /// 64 MiB message limit; raising both message limits is enough for bigger ones). Values
+    /// below [`MIN_BUFFER_SIZE`] are raised to it.
+    ///
+    /// Defaults to 1 MiB: well under the 16 MiB frame limits of wsio and tungstenite, and
+    /// large enough that the header per fragment costs nothing.
+    pub fn max_outgoing_frame_size(mut self, bytes: usize) -> Self {
+        self.0.max_outgoing_frame_size = bytes.max(MIN_BUFFER_SIZE);
         self
     }
 

@@ -1,5 +1,4 @@
-//! [`Conn`]: a WebSocket connection over any `Read + Write` stream, and [`Info`], what its
-//! opening handshake agreed.
+//! [`Conn`]: a WebSocket connection over any `Read + Write` stream.
 //!
 //! A face with no logic of its own: reading goes to a [`ReadSide`], writing to the write
 //! side its [`Whole`] link owns; the methods themselves are written once in `face.rs`.
@@ -10,9 +9,9 @@ use std::net::SocketAddr;
 
 use crate::close::CloseState;
 use crate::config::Config;
-use crate::deflate::DeflateParams;
 use crate::face::{info_api, read_api, write_api};
 use crate::handlers::Handlers;
+use crate::info::Info;
 use crate::link::Whole;
 use crate::output::Output;
 use crate::proto::Role;
@@ -20,15 +19,6 @@ use crate::read_side::ReadSide;
 use crate::reader::Reader;
 use crate::stream::{Stream, StreamOps};
 use crate::writer::Writer;
-
-/// What the opening handshake agreed, and the settings a connection runs by.
-#[derive(Clone, Debug)]
-pub(crate) struct Info {
-    pub(crate) role: Role,
-    pub(crate) config: Config,
-    pub(crate) subprotocol: Option<String>,
-    pub(crate) deflate: Option<DeflateParams>,
-}
 
 /// A WebSocket connection over a stream `S`, after the opening handshake.
 ///
@@ -56,13 +46,7 @@ impl<S: Read + Write> Conn<S> {
     /// As [`from_raw`](Self::from_raw), with bytes already read from the stream after the
     /// handshake: they are the start of the first frame.
     pub fn from_partially_read(stream: S, leftover: &[u8], role: Role, config: Config) -> Conn<S> {
-        let info = Info {
-            role,
-            config,
-            subprotocol: None,
-            deflate: None,
-        };
-        Conn::new(stream, leftover, info, None)
+        Conn::new(stream, leftover, Info::raw(role, config), None)
     }
 
     /// A connection after a handshake that agreed `info`; `ops` when the stream can time out

@@ -6,7 +6,7 @@
 
 use std::{error, fmt, io};
 
-use crate::http::{HeadError, Response};
+use crate::http::{BadHeader, HeadError, Response};
 use crate::proto::{CloseCode, CloseStatus, MessageKind};
 
 /// `Result` with [`Error`] as the default error type.
@@ -76,6 +76,41 @@ impl Error {
             Error::KeepaliveTimeout => Some(CloseCode::GOING_AWAY),
             _ => None,
         }
+    }
+
+    /// Whether the connection ended in a way not in `expected` (gorilla's
+    /// `IsUnexpectedCloseError`): [`Error::Closed`] with another code, or the peer gone
+    /// without a close frame (a reset or end of stream, or the keepalive giving up: code
+    /// [`CloseCode::ABNORMAL`]). Errors that are not an end of the connection are not.
+    ///
+    /// ```
+    /// # fn handle(conn: &mut wsio::Conn<std::net::TcpStream>) {
+    /// use wsio::CloseCode;
+    /// if let Err(e) = conn.read_message() {
+    ///     if e.is_unexpected_close(&[CloseCode::NORMAL, CloseCode::GOING_AWAY]) {
+    ///         eprintln!("connection lost: {e}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn is_unexpected_close(&self, expected: &[CloseCode]) -> bool {
+        let code = match self {
+            Error::Closed(status) => status.code,
+            Error::KeepaliveTimeout => CloseCode::ABNORMAL,
+            Error::Io(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::UnexpectedEof
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                CloseCode::ABNORMAL
+            }
+            _ => return false,
+        };
+        !expected.contains(&code)
     }
 
     /// Whether this is [`Error::Timeout`]: a deadline passed at a frame boundary, the
@@ -363,18 +398,36 @@ impl fmt::Display for CapacityError {
 
 impl error::Error for CapacityError {}
 
-/// Something the application asked for that wsio will not send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Something the application asked for that wsio will not send (or do).
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidInput {
     /// A close code that may not be sent (1005, 1006, 1015, or outside 1000-4999's valid ranges).
     CloseCode(u16),
     /// A close reason longer than 123 bytes (its length is given).
     CloseReasonTooLong(usize),
+    /// A close reason without a code: [`CloseCode::NO_STATUS`] sends an empty close frame,
+    /// which has room for neither.
+    ReasonWithoutCode,
     /// A ping or pong payload longer than 125 bytes (its length is given).
     ControlPayloadTooLong(usize),
     /// Text that is not valid UTF-8 was written to a text message.
     InvalidUtf8,
+    /// A header name that is not an HTTP token (the name is given).
+    HeaderName(String),
+    /// A header value with a control character, CR, LF or NUL among them (the header's name
+    /// is given): written, it could inject headers of its own.
+    HeaderValue(String),
+    /// A header the opening handshake sets itself (`Upgrade`, `Connection`,
+    /// `Sec-WebSocket-*`), which a callback may not set (the name is given).
+    HandshakeHeader(String),
+    /// A subprotocol name that is not an HTTP token (it is given).
+    Subprotocol(String),
+    /// A subprotocol the client did not offer, chosen by a request callback (it is given).
+    UnofferedSubprotocol(String),
+    /// A write to a streamed message after a write to it failed: the message was given up
+    /// (see [`MessageWriter`](crate::MessageWriter)); start a new one.
+    MessageGivenUp,
 }
 
 impl fmt::Display for InvalidInput {
@@ -384,6 +437,9 @@ impl fmt::Display for InvalidInput {
             InvalidInput::CloseReasonTooLong(len) => {
                 write!(f, "close reason of {len} bytes is over the 123-byte limit")
             }
+            InvalidInput::ReasonWithoutCode => {
+                f.write_str("a close reason needs a close code (1005 sends none)")
+            }
             InvalidInput::ControlPayloadTooLong(len) => {
                 write!(
                     f,
@@ -391,6 +447,37 @@ impl fmt::Display for InvalidInput {
                 )
             }
             InvalidInput::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+            InvalidInput::HeaderName(name) => {
+                write!(f, "header name {name:?} is not a token")
+            }
+            InvalidInput::HeaderValue(name) => write!(
+                f,
+                "the value of header {name:?} holds a control character (CR, LF, NUL, ...)"
+            ),
+            InvalidInput::HandshakeHeader(name) => {
+                write!(
+                    f,
+                    "header {name:?} belongs to the handshake and may not be set"
+                )
+            }
+            InvalidInput::Subprotocol(name) => {
+                write!(f, "subprotocol {name:?} is not a token")
+            }
+            InvalidInput::UnofferedSubprotocol(name) => {
+                write!(f, "subprotocol {name:?} was not offered by the client")
+            }
+            InvalidInput::MessageGivenUp => f.write_str(
+                "the message was given up after an earlier write to it failed; start a new one",
+            ),
+        }
+    }
+}
+
+impl From<BadHeader> for InvalidInput {
+    fn from(e: BadHeader) -> InvalidInput {
+        match e {
+            BadHeader::Name(name) => InvalidInput::HeaderName(name),
+            BadHeader::Value(name) => InvalidInput::HeaderValue(name),
         }
     }
 }
@@ -438,6 +525,8 @@ pub enum HandshakeError {
     InvalidAccept,
     /// Client: the server chose a subprotocol the client did not offer.
     UnofferedSubprotocol(String),
+    /// Client: the server named more than one subprotocol (they are given).
+    SeveralSubprotocols(String),
     /// Client: the server answered with an extension the client did not offer.
     UnofferedExtension(String),
     /// Client: the server's permessage-deflate answer is invalid or asks for parameters
@@ -487,6 +576,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::InvalidAccept => f.write_str("Sec-WebSocket-Accept does not match"),
             HandshakeError::UnofferedSubprotocol(p) => {
                 write!(f, "server chose subprotocol {p:?}, which was not offered")
+            }
+            HandshakeError::SeveralSubprotocols(p) => {
+                write!(f, "server named more than one subprotocol: {p:?}")
             }
             HandshakeError::UnofferedExtension(e) => {
                 write!(f, "server answered extension {e:?}, which was not offered")

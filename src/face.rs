@@ -80,6 +80,13 @@ macro_rules! read_api {
             self.side.read_binary(buf)
         }
 
+        /// Changes the largest message accepted from the peer, from the next frame on
+        /// (gorilla's `SetReadLimit`); see
+        /// [`ConfigBuilder::max_message_size`](crate::ConfigBuilder::max_message_size).
+        pub fn set_max_message_size(&mut self, bytes: u64) {
+            self.side.set_max_message_size(bytes);
+        }
+
         /// Reads the next message (text or binary) and parses it as JSON.
         ///
         /// # Errors
@@ -370,6 +377,21 @@ macro_rules! info_api {
         /// The configuration.
         pub fn config(&self) -> &crate::Config {
             &self.info.config
+        }
+
+        /// What the server kept of the request that opened the connection (Voss's
+        /// `ResourceName` and `Origin`): its target, `Origin`, and the headers named in
+        /// [`Upgrader::keep_headers`](crate::Upgrader::keep_headers). `None` on a client
+        /// connection and one made by [`Conn::from_raw`](crate::Conn::from_raw).
+        pub fn request(&self) -> Option<&crate::RequestInfo> {
+            self.info.request.as_deref()
+        }
+
+        /// The value the request callback attached with
+        /// [`Accept::set_value`](crate::Accept::set_value), if there is one and it is a `T`:
+        /// the authenticated user, say.
+        pub fn value<T: std::any::Any>(&self) -> Option<&T> {
+            self.info.value()
         }
     };
 }

@@ -197,8 +197,15 @@ pub(crate) fn parse_close(payload: &[u8]) -> Result<Option<CloseFrame>, Protocol
     }
 }
 
-/// Checks a close code and reason the application wants to send.
+/// Checks a close code and reason the application wants to send. [`CloseCode::NO_STATUS`]
+/// asks for a close frame without a code (and so without a reason).
 pub(crate) fn check_close(code: CloseCode, reason: &str) -> Result<(), InvalidInput> {
+    if code == CloseCode::NO_STATUS {
+        return match reason.is_empty() {
+            true => Ok(()),
+            false => Err(InvalidInput::ReasonWithoutCode),
+        };
+    }
     if !code.is_sendable() {
         return Err(InvalidInput::CloseCode(code.as_u16()));
     }
@@ -224,6 +231,7 @@ pub(crate) fn encode_close(
 ) -> usize {
     match frame {
         None => 0,
+        Some((CloseCode::NO_STATUS, _)) => 0,
         Some((code, reason)) => {
             let reason = &reason.as_bytes()[..reason.len().min(MAX_REASON_LEN)];
             out[..2].copy_from_slice(&code.as_u16().to_be_bytes());
@@ -386,10 +394,17 @@ mod tests {
 
     #[test]
     fn outgoing_close_and_control_checks() {
+        assert_eq!(check_close(CloseCode::NO_STATUS, ""), Ok(()));
         assert_eq!(
-            check_close(CloseCode::NO_STATUS, ""),
-            Err(InvalidInput::CloseCode(1005))
+            check_close(CloseCode::NO_STATUS, "why"),
+            Err(InvalidInput::ReasonWithoutCode)
         );
+        assert_eq!(
+            check_close(CloseCode::ABNORMAL, ""),
+            Err(InvalidInput::CloseCode(1006))
+        );
+        let mut out = [0u8; MAX_CONTROL_PAYLOAD];
+        assert_eq!(encode_close(Some((CloseCode::NO_STATUS, "")), &mut out), 0);
         assert_eq!(
             check_close(CloseCode::NORMAL, &"x".repeat(124)),
             Err(InvalidInput::CloseReasonTooLong(124))

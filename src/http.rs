@@ -230,6 +230,109 @@ fn check_parse(result: httparse::Result<usize>) -> Result<(), HeadError> {
     }
 }
 
+/// Whether `c` may be part of a token (RFC 9110 5.6.2): a header name, a method, a
+/// subprotocol.
+pub(crate) fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+/// Whether `s` is a token.
+pub(crate) fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// A header wsio will not write: it would break the head (CR, LF, NUL: header injection)
+/// or is not valid HTTP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BadHeader {
+    /// The name is not a token.
+    Name(String),
+    /// The value of the header with this name holds a control character (CR, LF, NUL...).
+    Value(String),
+}
+
+/// Checks a header the application wants written: the name a token, the value free of
+/// control characters but horizontal tab.
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), BadHeader> {
+    if !is_token(name) {
+        return Err(BadHeader::Name(name.to_owned()));
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(BadHeader::Value(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Where a request head stands, byte by byte; see [`RequestPrefix`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Prefix {
+    /// Before the method (empty lines before it are allowed, RFC 9112 2.2).
+    #[default]
+    Start,
+    Method,
+    TargetStart,
+    Target,
+    /// Inside `HTTP/1.`: how much of it has arrived.
+    Version(u8),
+    /// The minor version digit.
+    Minor,
+    /// After the request line or a header value: a line end.
+    LineEnd,
+    /// After a CR: its LF.
+    Cr,
+    /// At the start of a line: a header name, or the blank line.
+    LineStart,
+    Name,
+    Value,
+    /// After the blank line's CR.
+    BlankCr,
+    /// The head is complete; what follows is not checked.
+    Done,
+}
+
+/// Checks bytes as they arrive against the shape of an HTTP/1.x request head, so that a
+/// peer sending anything else (a TLS ClientHello, random bytes, another protocol) is
+/// answered 400 at once instead of holding a thread until the handshake timeout. Each byte
+/// is looked at once.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RequestPrefix {
+    state: Prefix,
+}
+
+impl RequestPrefix {
+    /// Checks the next bytes; `false` once they cannot be part of a request head.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> bool {
+        const VERSION: &[u8] = b"HTTP/1.";
+        for &c in bytes {
+            self.state = match (self.state, c) {
+                (Prefix::Done, _) => return true,
+                (Prefix::Start, b'\r' | b'\n') => Prefix::Start,
+                (Prefix::Start | Prefix::Method, c) if is_tchar(c) => Prefix::Method,
+                (Prefix::Method, b' ') => Prefix::TargetStart,
+                (Prefix::TargetStart | Prefix::Target, 0x21..=0x7e | 0x80..=0xff) => Prefix::Target,
+                (Prefix::Target, b' ') => Prefix::Version(0),
+                (Prefix::Version(i), c) if c == VERSION[usize::from(i)] => {
+                    if usize::from(i) + 1 == VERSION.len() {
+                        Prefix::Minor
+                    } else {
+                        Prefix::Version(i + 1)
+                    }
+                }
+                (Prefix::Minor, b'0'..=b'9') => Prefix::LineEnd,
+                (Prefix::LineEnd | Prefix::Value, b'\r') => Prefix::Cr,
+                (Prefix::LineEnd | Prefix::Value | Prefix::Cr, b'\n') => Prefix::LineStart,
+                (Prefix::LineStart, b'\r') => Prefix::BlankCr,
+                (Prefix::LineStart | Prefix::BlankCr, b'\n') => Prefix::Done,
+                (Prefix::LineStart | Prefix::Name, c) if is_tchar(c) => Prefix::Name,
+                (Prefix::Name, b':') => Prefix::Value,
+                (Prefix::Value, c) if c == b'\t' || (c >= 0x20 && c != 0x7f) => Prefix::Value,
+                _ => return false,
+            };
+        }
+        true
+    }
+}
+
 /// Why a head could not be read, parsed or written.
 #[derive(Debug)]
 pub(crate) enum HeadError {
@@ -293,12 +396,14 @@ fn arm_read<S: Stream>(s: &mut S, deadline: Option<Instant>) -> Result<(), HeadE
 
 /// Reads until the blank line that ends an HTTP head, at most `max` bytes of head, before
 /// `deadline`. Each byte is scanned once, so a head trickled a byte at a time costs linear
-/// time (tungstenite's CVE-2023-43669 was a quadratic re-parse). Bytes after the head are
-/// kept: they are the first frames.
+/// time (tungstenite's CVE-2023-43669 was a quadratic re-parse). With `check`, bytes that
+/// cannot be part of a request head are [`HeadError::Malformed`] as soon as they arrive.
+/// Bytes after the head are kept: they are the first frames.
 pub(crate) fn read_head<S: Stream>(
     s: &mut S,
     max: usize,
     deadline: Option<Instant>,
+    mut check: Option<&mut RequestPrefix>,
 ) -> Result<Head, HeadError> {
     let mut buf = Vec::new();
     let mut filled = 0;
@@ -324,7 +429,15 @@ pub(crate) fn read_head<S: Stream>(
         arm_read(s, deadline)?;
         match s.read(&mut buf[filled..]) {
             Ok(0) => return Err(HeadError::Eof),
-            Ok(n) => filled += n,
+            Ok(n) => {
+                if check
+                    .as_mut()
+                    .is_some_and(|c| !c.feed(&buf[filled..filled + n]))
+                {
+                    return Err(HeadError::Malformed);
+                }
+                filled += n;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(HeadError::from_io(e, deadline.is_some())),
         }
@@ -380,13 +493,15 @@ pub(crate) fn read_body_prefix<S: Stream>(
 }
 
 /// A head being written: the start line, then header lines, then the blank line (and an
-/// optional body).
+/// optional body). Every header is checked ([`check_header`]): nothing that would break the
+/// head is ever written.
 pub(crate) struct HeadWriter {
     out: String,
 }
 
 impl HeadWriter {
-    /// `GET /path HTTP/1.1`, say.
+    /// `GET /path HTTP/1.1`, say. The target comes from a parsed URL, which has no spaces
+    /// or control characters.
     pub(crate) fn request(method: &str, target: &str) -> HeadWriter {
         HeadWriter {
             out: format!("{method} {target} HTTP/1.1\r\n"),
@@ -401,20 +516,21 @@ impl HeadWriter {
     }
 
     /// Adds a header line.
-    pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut HeadWriter {
+    pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<&mut HeadWriter, BadHeader> {
+        check_header(name, value)?;
         self.out.push_str(name);
         self.out.push_str(": ");
         self.out.push_str(value);
         self.out.push_str("\r\n");
-        self
+        Ok(self)
     }
 
     /// Adds every header of `headers`.
-    pub(crate) fn headers(&mut self, headers: &Headers) -> &mut HeadWriter {
+    pub(crate) fn headers(&mut self, headers: &Headers) -> Result<&mut HeadWriter, BadHeader> {
         for (name, value) in headers.iter() {
-            self.header(name, value);
+            self.header(name, value)?;
         }
-        self
+        Ok(self)
     }
 
     /// Ends the head (and appends `body`): the bytes to send.
@@ -507,7 +623,8 @@ mod tests {
             "a".repeat(15_000)
         );
         let mut stream = Trickle(head.clone().into_bytes(), 0);
-        let read = read_head(&mut stream, 16 << 10, None).unwrap();
+        let mut check = RequestPrefix::default();
+        let read = read_head(&mut stream, 16 << 10, None, Some(&mut check)).unwrap();
         assert_eq!(read.bytes(), head.as_bytes());
         assert!(
             read.examined <= 4 * head.len(),
@@ -515,6 +632,59 @@ mod tests {
             read.examined,
             head.len()
         );
+    }
+
+    #[test]
+    fn no_header_that_breaks_the_head_is_written() {
+        let mut head = HeadWriter::request("GET", "/");
+        assert_eq!(
+            head.header("X-Test", "1\r\nX-Injected: yes").err(),
+            Some(BadHeader::Value("X-Test".into()))
+        );
+        for value in ["a\nb", "a\rb", "a\0b", "a\x7fb", "a\x01b"] {
+            assert!(check_header("X", value).is_err(), "{value:?}");
+        }
+        for name in ["", "X Y", "X:Y", "X\r\nY", "é"] {
+            assert_eq!(check_header(name, "v"), Err(BadHeader::Name(name.into())));
+        }
+        assert!(check_header("X-Ok", "tab\tand üñí and spaces").is_ok());
+        assert_eq!(head.finish(""), "GET / HTTP/1.1\r\n\r\n");
+    }
+
+    #[test]
+    fn request_heads_pass_the_prefix_check_split_anywhere() {
+        let head = b"\r\nGET /chat?x=1 HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nY:\tv\xc3\xa9 \r\n\r\n\x81\x05hello";
+        for cut in 0..=head.len() {
+            let mut check = RequestPrefix::default();
+            assert!(
+                check.feed(&head[..cut]) && check.feed(&head[cut..]),
+                "cut {cut}"
+            );
+        }
+        let bare_lf = b"GET / HTTP/1.1\nHost: h\n\n";
+        assert!(RequestPrefix::default().feed(bare_lf));
+    }
+
+    #[test]
+    fn what_cannot_start_a_request_fails_the_prefix_check_at_once() {
+        let tls_client_hello = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01];
+        let cases: [&[u8]; 8] = [
+            &tls_client_hello,
+            b"\x00\x01\x02",
+            b"GET  / HTTP/1.1\r\n",
+            b"GET / SPDY/3\r\n",
+            b"GET / HTTP/1.1\r\nBad Name: v\r\n",
+            b"GET / HTTP/1.1\r\nX: a\x00b\r\n",
+            b"GET / HTTP/1.1\r\n folded\r\n",
+            b"SSH-2.0-OpenSSH_9.0\r\n",
+        ];
+        for case in cases {
+            assert!(!RequestPrefix::default().feed(case), "{case:x?}");
+        }
+        // The first impossible byte decides; what came before was fine.
+        let mut check = RequestPrefix::default();
+        assert!(check.feed(b"GET"));
+        assert!(!check.feed(b"\x16"));
     }
 
     #[test]
@@ -547,7 +717,7 @@ mod tests {
     #[test]
     fn heads_are_written_line_by_line() {
         let mut head = HeadWriter::response(101);
-        head.header("Upgrade", "websocket");
+        head.header("Upgrade", "websocket").unwrap();
         assert_eq!(
             head.finish(""),
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"

@@ -183,7 +183,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-// The house, from the ground up; an import only ever points to a module listed above it.
+// The house, from the ground up: a module imports only modules of its own group or of the
+// groups above it, and no two modules import each other (scripts/layers.py checks).
 // Ground: the protocol's vocabulary and pieces that need nothing else of the crate.
 pub mod mask;
 mod proto;
@@ -205,6 +206,7 @@ mod writer;
 mod close;
 mod deadline;
 mod handlers;
+mod info;
 mod link;
 mod message;
 mod output;
@@ -227,8 +229,12 @@ pub use error::{
     CapacityError, Error, HandshakeError, InvalidInput, Poison, ProtocolError, Result, UrlError,
 };
 pub use handlers::Replier;
-pub use handshake::{Dialer, Rejection, SubprotocolOrder, Upgrader, accept_key, dial};
+pub use handshake::{
+    Accept, Accepted, Dialer, Refusal, Rejection, SubprotocolOrder, Upgrader, accept_key, dial,
+    is_websocket_upgrade,
+};
 pub use http::{Headers, Request, Response};
+pub use info::RequestInfo;
 pub use message::{Message, MessageReader, MessageWriter};
 pub use prepared::PreparedMessage;
 pub use proto::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN, MessageKind, Role};

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::error::{Error, Result};
+use crate::error::{InvalidInput, Result};
 use crate::proto::MessageKind;
 use crate::reader::{Reader, Wire};
 
@@ -129,23 +129,46 @@ pub(crate) trait Sink {
 /// Writes one message as it is produced, from [`Conn::next_writer`](crate::Conn::next_writer).
 ///
 /// Writes collect in the connection's write buffer and leave as a frame whenever it fills;
-/// a write at least as large as the buffer leaves as one frame of its own without being
+/// a write at least as large as the buffer leaves as frames of their own without being
 /// copied (server) or is masked in chunks (client). [`finish`](Self::finish) sends the final
 /// frame. `flush` sends what is buffered as a frame now.
 ///
-/// Dropping the writer without `finish` does no I/O: if no frame of the message was sent, the
-/// message is forgotten; otherwise it is ended early with what was written, and the end goes
-/// out with the next write. Errors surface as `io::Error`; `wsio::Error::from(io_error)`
-/// recovers the typed error.
+/// The writer's state after each outcome:
+/// - A write or flush that fails gives the message up: nothing more of it is sent, what
+///   was sent of it is ended with a final frame (the peer sees a shorter message, never a
+///   broken stream), and every later call on this writer returns
+///   [`InvalidInput::MessageGivenUp`](crate::InvalidInput::MessageGivenUp). Whether the
+///   connection is still usable depends on the error: after
+///   [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) (text that is not
+///   UTF-8: nothing of it was sent) it is; after an I/O error or
+///   [`Error::Poisoned`](crate::Error::Poisoned) it is not.
+/// - Dropping the writer without `finish` does no I/O and takes no lock that can block: if
+///   no frame of the message was sent, the message is forgotten; otherwise it is ended
+///   early with what was written, and the end goes out with the next write.
+///
+/// Errors surface as `io::Error`; `wsio::Error::from(io_error)` recovers the typed error.
 pub struct MessageWriter<'a> {
     sink: &'a mut dyn Sink,
-    /// `finish` ran, or a write failed and the message was given up.
-    done: bool,
+    state: Writing,
+}
+
+/// Whether a [`MessageWriter`] still writes its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writing {
+    /// Writes go to the message.
+    Open,
+    /// A write or flush failed and the message was given up.
+    GivenUp,
+    /// `finish` is ending it.
+    Finished,
 }
 
 impl<'a> MessageWriter<'a> {
     pub(crate) fn new(sink: &'a mut dyn Sink) -> MessageWriter<'a> {
-        MessageWriter { sink, done: false }
+        MessageWriter {
+            sink,
+            state: Writing::Open,
+        }
     }
 
     /// Sends the final frame of the message (and, by default, flushes the stream).
@@ -153,20 +176,33 @@ impl<'a> MessageWriter<'a> {
     /// # Errors
     ///
     /// [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) if a text message ended
-    /// inside a UTF-8 character; I/O errors; [`Error::AlreadyClosed`] after a close.
+    /// inside a UTF-8 character (the message is given up, ended early);
+    /// [`InvalidInput::MessageGivenUp`](crate::InvalidInput::MessageGivenUp) after a failed
+    /// write; I/O errors; [`Error::AlreadyClosed`](crate::Error::AlreadyClosed) after a close
+    /// frame was sent.
     pub fn finish(mut self) -> Result<()> {
-        self.done = true;
-        self.sink.stream_finish()
+        self.check()?;
+        self.state = Writing::Finished;
+        let result = self.sink.stream_finish();
+        if result.is_err() {
+            self.sink.stream_abandon();
+        }
+        result
     }
 
-    /// Writes all of `data`; gives the message up on error.
-    fn write_data(&mut self, data: &[u8]) -> Result<()> {
-        if self.done {
-            return Err(Error::AlreadyClosed);
+    fn check(&self) -> Result<()> {
+        match self.state {
+            Writing::Open => Ok(()),
+            Writing::GivenUp | Writing::Finished => Err(InvalidInput::MessageGivenUp.into()),
         }
-        let result = self.sink.stream_write(data);
+    }
+
+    /// Runs one write or flush; gives the message up if it fails.
+    fn attempt(&mut self, op: impl FnOnce(&mut dyn Sink) -> Result<()>) -> Result<()> {
+        self.check()?;
+        let result = op(self.sink);
         if result.is_err() {
-            self.done = true;
+            self.state = Writing::GivenUp;
             self.sink.stream_abandon();
         }
         result
@@ -175,25 +211,22 @@ impl<'a> MessageWriter<'a> {
 
 impl Write for MessageWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_data(buf)?;
+        self.attempt(|sink| sink.stream_write(buf))?;
         Ok(buf.len())
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        Ok(self.write_data(buf)?)
+        Ok(self.attempt(|sink| sink.stream_write(buf))?)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.done {
-            return Err(Error::AlreadyClosed.into());
-        }
-        Ok(self.sink.stream_flush()?)
+        Ok(self.attempt(|sink| sink.stream_flush())?)
     }
 }
 
 impl Drop for MessageWriter<'_> {
     fn drop(&mut self) {
-        if !self.done {
+        if self.state == Writing::Open {
             self.sink.stream_abandon();
         }
     }

@@ -157,6 +157,10 @@ impl<L: Link> ReadSide<L> {
         self.reader.read_whole_into(&mut self.port, buf)
     }
 
+    pub(crate) fn set_max_message_size(&mut self, bytes: u64) {
+        self.reader.set_max_message_size(bytes);
+    }
+
     pub(crate) fn set_read_deadline(&mut self, deadline: Option<Instant>) -> Result<()> {
         if !self.port.can_time_out {
             return Err(unsupported());

@@ -326,6 +326,11 @@ impl Reader {
         }
     }
 
+    /// Changes the message limit from the next frame on.
+    pub(crate) fn set_max_message_size(&mut self, bytes: u64) {
+        self.max_message_size = bytes;
+    }
+
     /// Whether a message is partly read.
     pub(crate) fn in_message(&self) -> bool {
         self.message.is_some()

@@ -10,9 +10,10 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use crate::conn::{Conn, Info};
+use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::face::{info_api, read_api, write_api};
+use crate::info::Info;
 use crate::link::Whole;
 use crate::proto::{CloseCode, CloseStatus, OpCode};
 use crate::read_side::ReadSide;

@@ -113,6 +113,16 @@ enum Emitted {
     Frames,
 }
 
+/// The least room a compressor's final flush is given in a frame.
+const MIN_FLUSH_ROOM: usize = 64;
+
+/// Whether the buffer may grow past its size (only when nothing can be sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Growth {
+    Bounded,
+    Unbounded,
+}
+
 /// Where a compressed message's last frames go when it is ended.
 enum Ending<'a, E> {
     /// To the stream, sending the buffer whenever it fills.
@@ -146,6 +156,8 @@ pub(crate) struct Writer {
     size: usize,
     /// The configured size.
     base: usize,
+    /// The largest frame payload sent: longer messages go out in fragments.
+    max_frame: usize,
     role: Role,
     policy: FlushPolicy,
     message: OutMessage,
@@ -169,6 +181,7 @@ impl Writer {
             buf: Vec::new(),
             size: config.write_buffer_size(),
             base: config.write_buffer_size(),
+            max_frame: config.max_outgoing_frame_size(),
             role,
             policy: config.flush_policy(),
             message: OutMessage::Idle,
@@ -279,7 +292,7 @@ impl Writer {
             }
             result
         } else {
-            self.frame(w, FrameHeader::new(kind.opcode(), true, 0), data)
+            self.fragments(w, FrameHeader::new(kind.opcode(), true, 0), data)
                 .and_then(|()| self.end_of_message(w))
         };
         self.settle(result, undo)
@@ -307,7 +320,7 @@ impl Writer {
         let result = match window {
             Some(bits) => {
                 header.rsv1 = true;
-                let result = self.frame(w, header, prepared.compressed(bits));
+                let result = self.fragments(w, header, prepared.compressed(bits));
                 // The peer's window now holds this message, ours does not: start afresh,
                 // so that no later message refers to history the two sides disagree on.
                 if let Some(deflater) = &mut self.deflater {
@@ -315,7 +328,7 @@ impl Writer {
                 }
                 result
             }
-            None => self.frame(w, header, data),
+            None => self.fragments(w, header, data),
         };
         let result = result.and_then(|()| self.end_of_message(w));
         self.settle(result, undo)
@@ -445,9 +458,9 @@ impl Writer {
         while !data.is_empty() {
             if self.slot().is_none() {
                 if data.len() >= self.size {
-                    // A large write and no partial frame: one frame straight from `data`.
+                    // A large write and no partial frame: frames straight from `data`.
                     let header = FrameHeader::new(self.next_opcode(), false, 0);
-                    self.frame(w, header, data)?;
+                    self.fragments(w, header, data)?;
                     self.set_emitted();
                     return Ok(());
                 }
@@ -459,10 +472,10 @@ impl Writer {
                 self.buf.resize(slot + MAX_HEADER_LEN, 0);
                 self.set_slot(Some(slot));
             }
-            let take = (self.size - self.buf.len()).min(data.len());
+            let take = self.slot_room(Growth::Bounded).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if self.buf.len() >= self.size {
+            if self.slot_room(Growth::Bounded) == 0 {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
@@ -584,6 +597,39 @@ impl Writer {
         }
     }
 
+    /// Payload bytes the frame being filled behind the slot may still take: bounded by the
+    /// largest frame we send and, unless the buffer may grow, by the buffer's size.
+    fn slot_room(&self, growth: Growth) -> usize {
+        let Some(slot) = self.slot() else {
+            return 0;
+        };
+        let payload = self.buf.len() - slot - MAX_HEADER_LEN;
+        let frame_room = self.max_frame.saturating_sub(payload);
+        match growth {
+            Growth::Bounded => frame_room.min(self.size.saturating_sub(self.buf.len())),
+            Growth::Unbounded => frame_room,
+        }
+    }
+
+    /// Writes `payload` as one frame with this header, or, when it is longer than the
+    /// largest frame we send, as fragments: the first with the header's opcode and RSV1,
+    /// the rest continuations, FIN only on the last (and only if the header has it).
+    fn fragments<E: Egress>(&mut self, w: &mut E, first: FrameHeader, payload: &[u8]) -> Step {
+        if payload.len() <= self.max_frame {
+            return self.frame(w, first, payload);
+        }
+        let last = (payload.len() - 1) / self.max_frame;
+        for (i, chunk) in payload.chunks(self.max_frame).enumerate() {
+            let mut header = first;
+            if i > 0 {
+                header = FrameHeader::new(OpCode::Continuation, first.fin, 0);
+            }
+            header.fin = first.fin && i == last;
+            self.frame(w, header, chunk)?;
+        }
+        Ok(())
+    }
+
     /// Turns the slot and the payload behind it into a frame, in place. No I/O.
     fn emit(&mut self, fin: Fin) {
         let OutMessage::Streaming {
@@ -670,7 +716,7 @@ impl Writer {
     fn stream_compress<E: Egress>(&mut self, w: &mut E, mut data: &[u8]) -> Step {
         while !data.is_empty() {
             self.reserve_slot(&mut Ending::Stream(&mut *w))?;
-            let room = self.size.saturating_sub(self.buf.len());
+            let room = self.slot_room(Growth::Bounded);
             let before = self.buf.len();
             let taken = match &mut self.deflater {
                 Some(deflater) if room > 0 => {
@@ -679,7 +725,8 @@ impl Writer {
                 _ => 0,
             };
             data = &data[taken..];
-            if self.buf.len() >= self.size || (taken == 0 && self.buf.len() == before) {
+            let full = self.slot_room(Growth::Bounded) == 0;
+            if full || (taken == 0 && self.buf.len() == before) {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
@@ -689,12 +736,21 @@ impl Writer {
 
     /// Flushes the compressor and emits the final frame.
     fn finish_compressed<E: Egress>(&mut self, mut ending: Ending<'_, E>) -> Step {
+        let growth = match ending {
+            Ending::Stream(_) => Growth::Bounded,
+            Ending::BufferOnly => Growth::Unbounded,
+        };
         loop {
             self.reserve_slot(&mut ending)?;
-            let room = match ending {
-                Ending::Stream(_) => self.size.saturating_sub(self.buf.len()).max(64),
-                Ending::BufferOnly => self.size,
-            };
+            let room = self.slot_room(growth);
+            if room < MIN_FLUSH_ROOM {
+                // Too little room left in this frame for the flush: the next frame takes it.
+                self.emit(Fin::More);
+                if let Ending::Stream(w) = &mut ending {
+                    self.send_buffered(*w)?;
+                }
+                continue;
+            }
             let before = self.buf.len();
             if let Some(deflater) = &mut self.deflater {
                 deflater.compress(&[], &mut self.buf, room, Flush::EndOfMessage);
@@ -702,11 +758,7 @@ impl Writer {
             if self.buf.len() - before < room {
                 break;
             }
-            // The flush filled the room: more output is pending.
-            if let Ending::Stream(w) = &mut ending {
-                self.emit(Fin::More);
-                self.send_buffered(*w)?;
-            }
+            // The flush filled the room: more output is pending, for the next frame.
         }
         self.emit(Fin::Last);
         if let Some(deflater) = &mut self.deflater {

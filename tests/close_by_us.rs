@@ -78,7 +78,7 @@ fn a_silent_peer_does_not_hold_close_past_the_timeout() {
 #[test]
 fn unsendable_codes_and_long_reasons_are_refused_before_sending() {
     let (mut server, mut client) = server_and_raw_client(quick_config());
-    for code in [1005, 1006, 1015, 999, 1004, 2000, 5000] {
+    for code in [1006, 1015, 999, 1004, 2000, 5000] {
         assert!(matches!(
             server.close(CloseCode::from_u16(code), ""),
             Err(Error::InvalidInput(InvalidInput::CloseCode(c))) if c == code
@@ -88,10 +88,25 @@ fn unsendable_codes_and_long_reasons_are_refused_before_sending() {
         server.close(CloseCode::NORMAL, &"x".repeat(124)),
         Err(Error::InvalidInput(InvalidInput::CloseReasonTooLong(124)))
     ));
+    // 1005 sends a close frame without a code, which has no room for a reason.
+    assert!(matches!(
+        server.close(CloseCode::NO_STATUS, "why"),
+        Err(Error::InvalidInput(InvalidInput::ReasonWithoutCode))
+    ));
     assert!(client.take_available().is_empty());
     // Still open and usable.
     server.write_text("still here").unwrap();
     assert_eq!(frames_from(&mut client)[0].payload, b"still here");
+}
+
+#[test]
+fn a_close_without_a_status_sends_an_empty_close_frame() {
+    let (mut server, mut client) = server_and_raw_client(quick_config());
+    server.send_close(CloseCode::NO_STATUS, "").unwrap();
+    let frames = frames_from(&mut client);
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].header.opcode, wsio::frame::OpCode::Close);
+    assert!(frames[0].payload.is_empty(), "{:?}", frames[0].payload);
 }
 
 #[test]

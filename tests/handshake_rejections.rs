@@ -177,9 +177,9 @@ fn the_request_callback_refuses_with_its_status_headers_and_body() {
 
 #[test]
 fn the_request_callback_can_add_response_headers() {
-    let upgrader = Upgrader::new().check_request(|request, headers| {
+    let upgrader = Upgrader::new().check_request(|request, accept| {
         assert_eq!(request.query(), Some("room=1"));
-        headers.push("Set-Cookie", "session=abc");
+        accept.header("Set-Cookie", "session=abc");
         Ok(())
     });
     let (mut client, server) = pipe();

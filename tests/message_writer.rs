@@ -34,6 +34,51 @@ fn invalid_text_is_refused_and_nothing_is_sent() {
 }
 
 #[test]
+fn after_a_failed_write_the_writer_says_so_and_the_connection_still_works() {
+    let (mut server, mut client) = server_and_raw_client(quick_config());
+    let mut writer = server.next_writer(MessageKind::Text).unwrap();
+    writer.write_all(b"fine so far, ").unwrap();
+    writer.flush().unwrap();
+    let err = Error::from(writer.write_all(b"\xff").unwrap_err());
+    assert!(
+        matches!(err, Error::InvalidInput(InvalidInput::InvalidUtf8)),
+        "{err}"
+    );
+    // Every later call on this writer names what happened, not a closed connection.
+    let again = Error::from(writer.write_all(b"more").unwrap_err());
+    assert!(
+        matches!(again, Error::InvalidInput(InvalidInput::MessageGivenUp)),
+        "{again}"
+    );
+    let flushed = Error::from(writer.flush().unwrap_err());
+    assert!(matches!(
+        flushed,
+        Error::InvalidInput(InvalidInput::MessageGivenUp)
+    ));
+    let finished = writer.finish().unwrap_err();
+    assert!(
+        matches!(finished, Error::InvalidInput(InvalidInput::MessageGivenUp)),
+        "{finished}"
+    );
+    // What was sent of the message was ended; the connection goes on.
+    server.write_text("next").unwrap();
+    let frames = frames_from(&mut client);
+    let kinds: Vec<(OpCode, bool)> = frames
+        .iter()
+        .map(|f| (f.header.opcode, f.header.fin))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (OpCode::Text, false),
+            (OpCode::Continuation, true),
+            (OpCode::Text, true)
+        ]
+    );
+    assert_eq!(frames[2].payload, b"next");
+}
+
+#[test]
 fn a_text_message_ending_inside_a_character_is_refused() {
     let (mut server, _client) = server_and_raw_client(quick_config());
     let mut writer = server.next_writer(MessageKind::Text).unwrap();

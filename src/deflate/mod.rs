@@ -9,6 +9,7 @@ pub(crate) mod codec;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use crate::http::is_tchar;
 use crate::proto::Role;
 use codec::{Context, Deflater, Inflater, MIN_ZLIB_WINDOW_BITS};
 
@@ -182,10 +183,6 @@ impl DeflateParams {
 pub(crate) struct Extension<'a> {
     pub(crate) name: &'a str,
     pub(crate) params: Vec<(&'a str, Option<Cow<'a, str>>)>,
-}
-
-fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
 /// A cursor over a header value, for the grammar of RFC 6455 section 9.1:

@@ -4,12 +4,13 @@ use std::fmt::Write as _;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::{accept_key, new_key};
+use super::{accept_key, is_handshake_header, new_key};
 use crate::config::Config;
-use crate::conn::{Conn, Info};
+use crate::conn::Conn;
 use crate::deflate;
-use crate::error::{Error, HandshakeError, Result, UrlError};
+use crate::error::{Error, HandshakeError, InvalidInput, Result, UrlError};
 use crate::http::{self, HeadWriter, Headers, Response};
+use crate::info::Info;
 use crate::proto::Role;
 use crate::stream::{SavedTimeouts, Stream, StreamOps};
 
@@ -51,13 +52,20 @@ struct Target {
 }
 
 impl Target {
-    fn parse(url: &str) -> Result<Target, UrlError> {
-        let url = url::Url::parse(url).map_err(UrlError::Parse)?;
+    fn parse(input: &str) -> Result<Target, UrlError> {
+        let url = url::Url::parse(input).map_err(UrlError::Parse)?;
         let tls = match url.scheme() {
             "ws" => false,
             "wss" => true,
             other => return Err(UrlError::UnsupportedScheme(other.to_owned())),
         };
+        // The URL standard reads `ws:///chat` and `ws:chat` as the host `chat`; a WebSocket
+        // URL names its host after `//` (RFC 6455 3).
+        let after_scheme = input.trim_start()[url.scheme().len() + 1..].trim_start();
+        let authority = after_scheme.strip_prefix("//").unwrap_or("");
+        if authority.is_empty() || authority.starts_with(['/', '\\', '?', '#']) {
+            return Err(UrlError::MissingHost);
+        }
         if url.fragment().is_some() {
             return Err(UrlError::Fragment);
         }
@@ -107,7 +115,11 @@ impl Dialer {
     }
 
     /// Adds a header to the request (e.g. `Authorization`, `Origin`, `Cookie`). A `Host`
-    /// header replaces the one taken from the URL.
+    /// header replaces the one taken from the URL. The handshake's own headers (`Upgrade`,
+    /// `Connection`, `Sec-WebSocket-*`: set subprotocols with
+    /// [`subprotocols`](Self::subprotocols)) are refused, and so are names that are not
+    /// tokens and values with control characters (CR, LF, NUL: header injection): the dial
+    /// fails with [`InvalidInput`](crate::InvalidInput) before connecting.
     ///
     /// Defaults to none.
     #[must_use]
@@ -116,7 +128,8 @@ impl Dialer {
         self
     }
 
-    /// The subprotocols to offer, most preferred first.
+    /// The subprotocols to offer, most preferred first. Each must be a token; the server must
+    /// answer with one of them or none.
     ///
     /// Defaults to none.
     #[must_use]
@@ -145,13 +158,16 @@ impl Dialer {
     /// # Errors
     ///
     /// [`Error::Url`] for a URL that cannot be dialed (including `wss://`, which needs a TLS
-    /// stream: connect one and call [`handshake`](Self::handshake)); [`Error::Io`] when no
-    /// address accepts the connection; as [`handshake`](Self::handshake).
+    /// stream: connect one and call [`handshake`](Self::handshake)); [`Error::InvalidInput`]
+    /// for a header or subprotocol that cannot be sent (checked before connecting);
+    /// [`Error::Io`] when no address accepts the connection; as
+    /// [`handshake`](Self::handshake).
     pub fn dial(&self, url: &str) -> Result<(Conn<TcpStream>, Response)> {
         let target = Target::parse(url)?;
         if target.tls {
             return Err(UrlError::TlsUnsupported.into());
         }
+        self.request(&target, "")?;
         let addrs = target.url.socket_addrs(|| None).map_err(Error::Io)?;
         if addrs.is_empty() {
             return Err(UrlError::NoAddress.into());
@@ -212,9 +228,9 @@ impl Dialer {
         deadline: Option<Instant>,
     ) -> Result<(Response, Info, Vec<u8>)> {
         let key = new_key();
-        http::write_all(stream, deadline, self.request(target, &key).as_bytes())?;
+        http::write_all(stream, deadline, self.request(target, &key)?.as_bytes())?;
 
-        let head = http::read_head(stream, self.config.max_handshake_size(), deadline)?;
+        let head = http::read_head(stream, self.config.max_handshake_size(), deadline, None)?;
         let mut response = Response::parse(head.bytes(), self.config.max_headers())?;
         if response.status != 101 {
             response.body = http::read_body_prefix(
@@ -235,10 +251,17 @@ impl Dialer {
         if headers.get("Sec-WebSocket-Accept") != Some(accept_key(key.as_bytes()).as_str()) {
             return Err(HandshakeError::InvalidAccept.into());
         }
-        let subprotocol = match headers.get("Sec-WebSocket-Protocol") {
-            None => None,
-            Some(p) if self.subprotocols.iter().any(|o| o == p) => Some(p.to_owned()),
-            Some(p) => return Err(HandshakeError::UnofferedSubprotocol(p.to_owned()).into()),
+        let named: Vec<&str> = headers.get_all("Sec-WebSocket-Protocol").collect();
+        let subprotocol = match named.as_slice() {
+            [] => None,
+            [p] if p.contains(',') => {
+                return Err(HandshakeError::SeveralSubprotocols(p.to_string()).into());
+            }
+            [p] if self.subprotocols.iter().any(|o| o == p) => Some(p.to_string()),
+            [p] => return Err(HandshakeError::UnofferedSubprotocol(p.to_string()).into()),
+            several => {
+                return Err(HandshakeError::SeveralSubprotocols(several.join(", ")).into());
+            }
         };
         let extensions: Vec<&str> = headers.get_all("Sec-WebSocket-Extensions").collect();
         let deflate = match (extensions.as_slice(), self.config.deflate()) {
@@ -253,31 +276,38 @@ impl Dialer {
         };
         let leftover = head.leftover().to_vec();
         let info = Info {
-            role: Role::Client,
-            config: self.config.clone(),
             subprotocol,
             deflate,
+            ..Info::raw(Role::Client, self.config.clone())
         };
         Ok((response, info, leftover))
     }
 
-    fn request(&self, target: &Target, key: &str) -> String {
+    /// The request head. Every header and subprotocol is checked: nothing that would break
+    /// the head (header injection) or contradict the handshake is sent.
+    fn request(&self, target: &Target, key: &str) -> Result<String, InvalidInput> {
+        if let Some(p) = self.subprotocols.iter().find(|p| !http::is_token(p)) {
+            return Err(InvalidInput::Subprotocol(p.clone()));
+        }
+        if let Some((name, _)) = self.headers.iter().find(|(n, _)| is_handshake_header(n)) {
+            return Err(InvalidInput::HandshakeHeader(name.to_owned()));
+        }
         let mut head = HeadWriter::request("GET", &target.resource);
         if self.headers.get("Host").is_none() {
-            head.header("Host", &target.host);
+            head.header("Host", &target.host)?;
         }
-        head.header("Upgrade", "websocket")
-            .header("Connection", "Upgrade")
-            .header("Sec-WebSocket-Key", key)
-            .header("Sec-WebSocket-Version", "13");
+        head.header("Upgrade", "websocket")?
+            .header("Connection", "Upgrade")?
+            .header("Sec-WebSocket-Key", key)?
+            .header("Sec-WebSocket-Version", "13")?;
         if !self.subprotocols.is_empty() {
-            head.header("Sec-WebSocket-Protocol", &self.subprotocols.join(", "));
+            head.header("Sec-WebSocket-Protocol", &self.subprotocols.join(", "))?;
         }
         if let Some(config) = self.config.deflate() {
-            head.header("Sec-WebSocket-Extensions", &deflate::client_offer(config));
+            head.header("Sec-WebSocket-Extensions", &deflate::client_offer(config))?;
         }
-        head.headers(&self.headers);
-        head.finish("")
+        head.headers(&self.headers)?;
+        Ok(head.finish(""))
     }
 }
 
@@ -320,6 +350,55 @@ mod tests {
     }
 
     #[test]
+    fn a_url_without_a_host_is_a_url_error() {
+        // The URL standard reads these as the host "chat" or "x".
+        for url in [
+            "ws:///chat",
+            "ws:chat",
+            "wss:/chat",
+            "WS:///x",
+            "ws:\\\\chat",
+        ] {
+            assert!(
+                matches!(Target::parse(url), Err(UrlError::MissingHost)),
+                "{url}"
+            );
+        }
+        for url in ["ws://", "ws://?q"] {
+            assert!(Target::parse(url).is_err(), "{url}");
+        }
+        assert!(Target::parse("ws://chat/").is_ok());
+    }
+
+    #[test]
+    fn headers_and_subprotocols_that_would_break_the_request_are_refused() {
+        let target = Target::parse("ws://h/").unwrap();
+        let injected = Dialer::new().header("X-Test", "1\r\nX-Injected: yes");
+        assert_eq!(
+            injected.request(&target, "K"),
+            Err(InvalidInput::HeaderValue("X-Test".into()))
+        );
+        let name = Dialer::new().header("X Test", "1");
+        assert_eq!(
+            name.request(&target, "K"),
+            Err(InvalidInput::HeaderName("X Test".into()))
+        );
+        let protocol = Dialer::new().subprotocols(["chat\r\nX: y"]);
+        assert!(matches!(
+            protocol.request(&target, "K"),
+            Err(InvalidInput::Subprotocol(_))
+        ));
+        let own = Dialer::new().header("Sec-WebSocket-Protocol", "chat");
+        assert!(matches!(
+            own.request(&target, "K"),
+            Err(InvalidInput::HandshakeHeader(_))
+        ));
+        // Refused before connecting: the port is closed, yet the error is the header's.
+        let err = injected.dial("ws://127.0.0.1:1/").unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    }
+
+    #[test]
     fn wss_without_tls_is_a_clear_error_not_a_connection() {
         let err = Dialer::new().dial("wss://127.0.0.1:1/").unwrap_err();
         assert!(matches!(err, Error::Url(UrlError::TlsUnsupported)), "{err}");
@@ -328,7 +407,9 @@ mod tests {
     #[test]
     fn request_carries_the_websocket_headers() {
         let dialer = Dialer::new().subprotocols(["a", "b"]).header("X-Test", "1");
-        let request = dialer.request(&Target::parse("ws://h:81/p").unwrap(), "KEY");
+        let request = dialer
+            .request(&Target::parse("ws://h:81/p").unwrap(), "KEY")
+            .unwrap();
         assert!(request.starts_with("GET /p HTTP/1.1\r\nHost: h:81\r\n"));
         for line in [
             "Upgrade: websocket\r\n",

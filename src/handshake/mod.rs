@@ -6,11 +6,13 @@ mod client;
 mod server;
 
 pub use client::{Dialer, dial};
-pub use server::{Rejection, SubprotocolOrder, Upgrader};
+pub use server::{Accept, Accepted, Refusal, Rejection, SubprotocolOrder, Upgrader};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha1::{Digest, Sha1};
+
+use crate::http::Request;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -27,6 +29,34 @@ pub fn accept_key(key: &[u8]) -> String {
     sha1.update(key);
     sha1.update(GUID);
     BASE64.encode(sha1.finalize())
+}
+
+/// Whether a request asks for a WebSocket upgrade (gorilla's `IsWebSocketUpgrade`): a `GET`
+/// with `Upgrade: websocket` and `Connection: upgrade`. For an HTTP server that serves
+/// pages and WebSocket connections alike, to tell which is which before upgrading; the
+/// [`Upgrader`] still checks the rest.
+///
+/// ```
+/// let request = wsio::Request::new("GET", "/chat")
+///     .with_header("Upgrade", "websocket")
+///     .with_header("Connection", "keep-alive, Upgrade");
+/// assert!(wsio::is_websocket_upgrade(&request));
+/// assert!(!wsio::is_websocket_upgrade(&wsio::Request::new("GET", "/favicon.ico")));
+/// ```
+pub fn is_websocket_upgrade(request: &Request) -> bool {
+    request.method() == "GET"
+        && request.headers().contains_token("Upgrade", "websocket")
+        && request.headers().contains_token("Connection", "upgrade")
+}
+
+/// Whether a header is one the opening handshake sets itself, which the application may not.
+fn is_handshake_header(name: &str) -> bool {
+    ["Upgrade", "Connection"]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+        || name
+            .get(..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case("Sec-WebSocket-"))
 }
 
 /// Whether a `Sec-WebSocket-Key` value is 16 bytes in base64.
@@ -49,6 +79,21 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn handshake_headers_are_told_apart() {
+        for name in [
+            "upgrade",
+            "Connection",
+            "Sec-WebSocket-Protocol",
+            "sec-websocket-x",
+        ] {
+            assert!(is_handshake_header(name), "{name}");
+        }
+        for name in ["Set-Cookie", "Sec-Fetch-Mode", "X", "Sec-WebSocke"] {
+            assert!(!is_handshake_header(name), "{name}");
+        }
     }
 
     #[test]

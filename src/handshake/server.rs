@@ -1,25 +1,25 @@
-//! The server's side of the opening handshake: [`Upgrader`].
+//! The server's side of the opening handshake: [`Upgrader`], the [`Accept`] its request
+//! callback shapes, and what it answers: a connection, an [`Accepted`] request for a server
+//! that writes the response itself, or a [`Refusal`].
 
+use std::any::Any;
 use std::fmt;
+use std::io::{Read, Write};
 use std::time::Instant;
 
-use super::{accept_key, is_valid_key};
+use super::{accept_key, is_handshake_header, is_valid_key};
 use crate::config::Config;
-use crate::conn::{Conn, Info};
-use crate::deflate::{self, DeflateParams};
-use crate::error::{Error, HandshakeError, Result};
-use crate::http::{self, HeadError, HeadWriter, Headers, Request};
+use crate::conn::Conn;
+use crate::deflate;
+use crate::error::{Error, HandshakeError, InvalidInput, Result};
+use crate::http::{self, HeadError, HeadWriter, Headers, Request, RequestPrefix};
+use crate::info::{Info, RequestInfo};
 use crate::proto::Role;
 use crate::stream::{SavedTimeouts, Stream, StreamOps};
 
 type OriginCheck = dyn Fn(&Request) -> bool + Send + Sync;
-
-/// What the server agreed to.
-struct Agreed {
-    subprotocol: Option<String>,
-    deflate: Option<DeflateParams>,
-}
-type RequestCheck = dyn Fn(&Request, &mut Headers) -> Result<(), Rejection> + Send + Sync;
+type RequestCheck = dyn Fn(&Request, &mut Accept<'_>) -> Result<(), Rejection> + Send + Sync;
+type ErrorResponse = dyn Fn(&HandshakeError) -> Rejection + Send + Sync;
 
 /// Which side's order of preference picks the subprotocol when several would do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -32,7 +32,8 @@ pub enum SubprotocolOrder {
     Client,
 }
 
-/// A refusal from the request callback: the HTTP status, headers and body sent back.
+/// An HTTP response that refuses a request: its status, headers and body (sent as
+/// `text/plain`). Made by a request callback to refuse, or by an error responder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
     status: u16,
@@ -50,7 +51,10 @@ impl Rejection {
         }
     }
 
-    /// Adds a response header, e.g. `WWW-Authenticate` or `Retry-After`.
+    /// Adds a response header, e.g. `WWW-Authenticate` or `Retry-After`. A name that is not
+    /// a token or a value with a control character (CR, LF, NUL) is never written: the
+    /// request is answered 500 instead and the handshake fails with
+    /// [`InvalidInput`](crate::InvalidInput).
     #[must_use]
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Rejection {
         self.headers.push(name, value);
@@ -68,29 +72,211 @@ impl Rejection {
     pub fn status(&self) -> u16 {
         self.status
     }
+
+    /// The headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The whole response: status line, headers, `Content-Length` and body.
+    fn to_head(&self) -> std::result::Result<String, InvalidInput> {
+        let mut head = HeadWriter::response(self.status);
+        head.header("Connection", "close")?
+            .header("Content-Type", "text/plain; charset=utf-8")?
+            .headers(&self.headers)?
+            .header("Content-Length", &self.body.len().to_string())?;
+        Ok(head.finish(&self.body))
+    }
+}
+
+/// How the server accepts a request, as the request callback shapes it (Voss's `AccessOk`):
+/// the subprotocol the response names, headers added to it, and a value the connection
+/// carries. Refusing is the callback's `Err(Rejection)`.
+///
+/// Mistakes do not reach the wire: a subprotocol the client did not offer, a header that is
+/// not valid HTTP or that belongs to the handshake. The first one is kept, and after the
+/// callback the request is answered 500 and the handshake fails with that
+/// [`InvalidInput`](crate::InvalidInput).
+pub struct Accept<'r> {
+    request: &'r Request,
+    subprotocol: Option<String>,
+    headers: Headers,
+    value: Option<Box<dyn Any + Send + Sync>>,
+    mistake: Option<InvalidInput>,
+}
+
+impl<'r> Accept<'r> {
+    /// The subprotocol the response will name: the [`Upgrader`]'s choice from its list, until
+    /// changed here.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// Names `name` in the response instead. It must be one the client offered
+    /// ([`Request::subprotocols`]).
+    pub fn set_subprotocol(&mut self, name: &str) {
+        if !http::is_token(name) {
+            self.mistake(InvalidInput::Subprotocol(name.to_owned()));
+        } else if !self.request.subprotocols().any(|p| p == name) {
+            self.mistake(InvalidInput::UnofferedSubprotocol(name.to_owned()));
+        } else {
+            self.subprotocol = Some(name.to_owned());
+        }
+    }
+
+    /// Names no subprotocol in the response.
+    pub fn clear_subprotocol(&mut self) {
+        self.subprotocol = None;
+    }
+
+    /// Adds a header to the response, e.g. `Set-Cookie`. Not a handshake header (`Upgrade`,
+    /// `Connection`, `Sec-WebSocket-*`), which the handshake sets itself.
+    pub fn header(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let (name, value) = (name.into(), value.into());
+        if is_handshake_header(&name) {
+            self.mistake(InvalidInput::HandshakeHeader(name));
+        } else if let Err(e) = http::check_header(&name, &value) {
+            self.mistake(e.into());
+        } else {
+            self.headers.push(name, value);
+        }
+    }
+
+    /// Attaches a value to the connection, e.g. the authenticated user; the handler reads it
+    /// with [`Conn::value`](crate::Conn::value). A later call replaces it.
+    pub fn set_value<T: Any + Send + Sync>(&mut self, value: T) {
+        self.value = Some(Box::new(value));
+    }
+
+    fn mistake(&mut self, e: InvalidInput) {
+        self.mistake.get_or_insert(e);
+    }
+}
+
+impl fmt::Debug for Accept<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accept")
+            .field("subprotocol", &self.subprotocol)
+            .field("headers", &self.headers)
+            .field("value", &self.value.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request the [`Upgrader`] accepted, for an HTTP server that writes the response itself
+/// (tiny_http's `Request::upgrade`, say): send status 101 with [`headers`](Self::headers),
+/// then hand the upgraded stream to [`into_conn`](Self::into_conn).
+pub struct Accepted {
+    headers: Headers,
+    info: Info,
+}
+
+impl Accepted {
+    /// The response's headers but `Upgrade: websocket` and `Connection: Upgrade`, which an
+    /// HTTP server's upgrade function adds itself (tiny_http's does; add them if yours does
+    /// not): `Sec-WebSocket-Accept`, the agreed subprotocol and extensions, and those the
+    /// request callback added.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// The agreed subprotocol.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.info.subprotocol.as_deref()
+    }
+
+    /// The connection over the upgraded stream, after the 101 was sent; `leftover` is what
+    /// was read from it past the request. With a [`Stream`], deadlines, the keepalive and
+    /// the close timeout work.
+    pub fn into_conn<S: Stream>(self, stream: S, leftover: &[u8]) -> Conn<S> {
+        Conn::new(stream, leftover, self.info, Some(StreamOps::of()))
+    }
+
+    /// As [`into_conn`](Self::into_conn), for a stream that is only `Read + Write` (tiny_http
+    /// hands back a `Box<dyn ReadWrite + Send>`): it cannot time out, so deadlines, the
+    /// keepalive and the close timeout are unavailable, as with
+    /// [`Conn::from_raw`](crate::Conn::from_raw).
+    pub fn into_raw_conn<S: Read + Write>(self, stream: S, leftover: &[u8]) -> Conn<S> {
+        Conn::new(stream, leftover, self.info, None)
+    }
+}
+
+impl fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accepted")
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request the [`Upgrader`] refused: why, and the response to send.
+#[derive(Debug)]
+pub struct Refusal {
+    error: Error,
+    response: Rejection,
+}
+
+impl Refusal {
+    /// Why: [`Error::Handshake`] with the rule the request broke or the callback's status,
+    /// or [`Error::InvalidInput`] for a callback's mistake.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The response to send.
+    pub fn response(&self) -> &Rejection {
+        &self.response
+    }
+
+    /// The error, for `?`.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(refusal: Refusal) -> Error {
+        refusal.error
+    }
 }
 
 /// Accepts WebSocket connections: reads and checks the client's request and answers it
 /// (gorilla's `Upgrader`).
 ///
 /// Configure once, share between threads (it is `Send + Sync`), call
-/// [`upgrade`](Self::upgrade) per connection. A request that is not an acceptable WebSocket
-/// upgrade is answered with the proper HTTP error (400, 403, 405, 426 with
-/// `Sec-WebSocket-Version: 13`, 431) and `upgrade` returns [`Error::Handshake`].
+/// [`upgrade`](Self::upgrade) per connection, on the connection's own thread. A request
+/// that is not an acceptable WebSocket upgrade is answered with the proper HTTP error
+/// (400, 403, 405, 426 with `Sec-WebSocket-Version: 13`, 431) and `upgrade` returns
+/// [`Error::Handshake`]: log it and carry on.
 ///
 /// ```no_run
 /// use std::net::TcpListener;
-/// use wsio::{Upgrader, Message};
+/// use std::sync::Arc;
+/// use wsio::{Message, Upgrader};
 ///
-/// let upgrader = Upgrader::new().subprotocols(["chat.v2", "chat.v1"]);
+/// let upgrader = Arc::new(Upgrader::new().subprotocols(["chat.v2", "chat.v1"]));
 /// let listener = TcpListener::bind("127.0.0.1:9001")?;
 /// for stream in listener.incoming() {
-///     let mut conn = upgrader.upgrade(stream?)?;
-///     if let Message::Text(text) = conn.read_message()? {
-///         conn.write_text(&text)?;
-///     }
+///     let Ok(stream) = stream else { continue };
+///     let upgrader = Arc::clone(&upgrader);
+///     std::thread::spawn(move || {
+///         let mut conn = match upgrader.upgrade(stream) {
+///             Ok(conn) => conn,
+///             Err(e) => return eprintln!("handshake: {e}"),
+///         };
+///         while let Ok(Message::Text(text)) = conn.read_message() {
+///             if conn.write_text(&text).is_err() {
+///                 break;
+///             }
+///         }
+///     });
 /// }
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Upgrader {
     config: Config,
@@ -98,6 +284,8 @@ pub struct Upgrader {
     order: SubprotocolOrder,
     check_origin: Option<Box<OriginCheck>>,
     check_request: Option<Box<RequestCheck>>,
+    keep_headers: Vec<String>,
+    error_response: Option<Box<ErrorResponse>>,
 }
 
 impl Default for Upgrader {
@@ -112,13 +300,14 @@ impl fmt::Debug for Upgrader {
             .field("config", &self.config)
             .field("subprotocols", &self.subprotocols)
             .field("order", &self.order)
+            .field("keep_headers", &self.keep_headers)
             .finish_non_exhaustive()
     }
 }
 
 impl Upgrader {
-    /// An upgrader with the default [`Config`], no subprotocols, the same-origin check and no
-    /// request callback.
+    /// An upgrader with the default [`Config`], no subprotocols, the same-origin check, no
+    /// request callback, no headers kept and plain-text error responses.
     pub fn new() -> Upgrader {
         Upgrader {
             config: Config::default(),
@@ -126,6 +315,8 @@ impl Upgrader {
             order: SubprotocolOrder::Server,
             check_origin: None,
             check_request: None,
+            keep_headers: Vec::new(),
+            error_response: None,
         }
     }
 
@@ -138,9 +329,11 @@ impl Upgrader {
         self
     }
 
-    /// The subprotocols the server speaks, in its order of preference.
+    /// The subprotocols the server speaks, in its order of preference. Names that are not
+    /// tokens are never chosen.
     ///
-    /// Defaults to none: no `Sec-WebSocket-Protocol` is answered.
+    /// Defaults to none: no `Sec-WebSocket-Protocol` is answered, unless the request
+    /// callback chooses one.
     #[must_use]
     pub fn subprotocols<I, T>(mut self, protocols: I) -> Upgrader
     where
@@ -183,46 +376,91 @@ impl Upgrader {
         self.check_origin(|_| true)
     }
 
-    /// A callback that sees each request after the protocol checks (Voss's `AccessOk`). It
-    /// may add headers to the 101 response, or refuse with a [`Rejection`], which is sent
-    /// as the response.
+    /// A callback that sees each request after the protocol and origin checks (Voss's
+    /// `AccessOk`), and either accepts it, shaping the response through [`Accept`] (the
+    /// subprotocol, headers, a value for the connection), or refuses it with a
+    /// [`Rejection`], which is sent as the response.
     ///
     /// Defaults to none.
     ///
     /// ```
     /// use wsio::{Rejection, Upgrader};
     ///
-    /// let upgrader = Upgrader::new().check_request(|request, response_headers| {
-    ///     if request.header("Authorization") != Some("Bearer secret") {
+    /// struct User(String);
+    ///
+    /// let upgrader = Upgrader::new().check_request(|request, accept| {
+    ///     let Some(user) = request.header("Authorization").and_then(|a| a.strip_prefix("Bearer "))
+    ///     else {
     ///         return Err(Rejection::new(401).with_header("WWW-Authenticate", "Bearer"));
+    ///     };
+    ///     // The client's first choice, whatever it is.
+    ///     if let Some(protocol) = request.subprotocols().next() {
+    ///         accept.set_subprotocol(protocol);
     ///     }
-    ///     response_headers.push("X-Server", "wsio");
+    ///     accept.header("X-Server", "wsio");
+    ///     accept.set_value(User(user.to_owned()));
     ///     Ok(())
     /// });
     /// ```
     #[must_use]
     pub fn check_request<F>(mut self, check: F) -> Upgrader
     where
-        F: Fn(&Request, &mut Headers) -> Result<(), Rejection> + Send + Sync + 'static,
+        F: Fn(&Request, &mut Accept<'_>) -> Result<(), Rejection> + Send + Sync + 'static,
     {
         self.check_request = Some(Box::new(check));
+        self
+    }
+
+    /// Request headers the connection keeps, for its handler to read with
+    /// [`Conn::request`](crate::Conn::request) (the target and `Origin` are always kept).
+    ///
+    /// Defaults to none: an idle connection holds no more than it needs.
+    #[must_use]
+    pub fn keep_headers<I, T>(mut self, names: I) -> Upgrader
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.keep_headers = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the response to a request that breaks the protocol (gorilla's
+    /// `Upgrader.Error`): given the error, return the response to send. The status it has
+    /// is sent as is; a 426 always carries `Sec-WebSocket-Version: 13` and a 405 `Allow:
+    /// GET`, as RFC 6455 and HTTP require.
+    ///
+    /// Defaults to a `text/plain` body naming the error, with the status
+    /// [`HandshakeError::status`] gives.
+    #[must_use]
+    pub fn error_response<F>(mut self, respond: F) -> Upgrader
+    where
+        F: Fn(&HandshakeError) -> Rejection + Send + Sync + 'static,
+    {
+        self.error_response = Some(Box::new(respond));
         self
     }
 
     /// Reads the opening handshake request from `stream`, checks it, answers it, and returns
     /// the connection. The request is read incrementally (each byte is looked at once), at
     /// most [`Config::max_handshake_size`] bytes and [`Config::max_headers`] headers, within
-    /// [`Config::handshake_timeout`]. Bytes the client sent after the request are kept as the
-    /// start of the first frame. The stream's own timeouts are restored afterwards.
+    /// [`Config::handshake_timeout`]; bytes that cannot be part of an HTTP request (a TLS
+    /// ClientHello, random bytes) are answered 400 as soon as they arrive. Bytes the client
+    /// sent after the request are kept as the start of the first frame. The stream's own
+    /// timeouts are restored afterwards.
+    ///
+    /// Call it on the connection's own thread: it waits for the client, up to the handshake
+    /// timeout.
     ///
     /// # Errors
     ///
     /// [`Error::Handshake`] for a request that was refused (the HTTP error response has been
-    /// sent) or that timed out or was cut short; [`Error::Io`].
+    /// sent) or that timed out or was cut short; [`Error::InvalidInput`] for a mistake of
+    /// the request callback (answered 500); [`Error::Io`].
     pub fn upgrade<S: Stream>(&self, mut stream: S) -> Result<Conn<S>> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
         let saved = SavedTimeouts::take(&stream);
-        let result = self.read_and_upgrade(&mut stream, deadline);
+        let result = self.read_request(&mut stream, deadline);
         saved.restore(&mut stream);
         let (request, leftover) = result?;
         self.answer(stream, &request, &leftover, deadline, saved)
@@ -245,16 +483,27 @@ impl Upgrader {
         self.answer(stream, request, leftover, deadline, saved)
     }
 
-    fn read_and_upgrade<S: Stream>(
+    /// Checks a request that another HTTP server read and will answer itself, without the
+    /// stream: the response to send, and how to make the connection once it is sent.
+    ///
+    /// # Errors
+    ///
+    /// A [`Refusal`] with the response to send instead.
+    pub fn accept(&self, request: &Request) -> std::result::Result<Accepted, Refusal> {
+        self.negotiate(request)
+    }
+
+    fn read_request<S: Stream>(
         &self,
         stream: &mut S,
         deadline: Option<Instant>,
     ) -> Result<(Request, Vec<u8>)> {
-        let head =
-            http::read_head(stream, self.config.max_handshake_size(), deadline).and_then(|head| {
-                let request = Request::parse(head.bytes(), self.config.max_headers())?;
-                Ok((request, head.leftover().to_vec()))
-            });
+        let mut check = RequestPrefix::default();
+        let max = self.config.max_handshake_size();
+        let head = http::read_head(stream, max, deadline, Some(&mut check)).and_then(|head| {
+            let request = Request::parse(head.bytes(), self.config.max_headers())?;
+            Ok((request, head.leftover().to_vec()))
+        });
         let error = match head {
             Ok(parsed) => return Ok(parsed),
             Err(HeadError::TooLarge) => HandshakeError::TooLarge,
@@ -263,7 +512,8 @@ impl Upgrader {
             // Nobody to answer: the client is gone or silent.
             Err(e) => return Err(e.into()),
         };
-        Err(refuse(stream, deadline, error, &Headers::new(), ""))
+        let refusal = self.refusal(error, Headers::new());
+        Err(respond(stream, deadline, refusal))
     }
 
     /// Checks the request and sends the response.
@@ -275,55 +525,122 @@ impl Upgrader {
         deadline: Option<Instant>,
         saved: SavedTimeouts,
     ) -> Result<Conn<S>> {
-        let mut extra = Headers::new();
-        let verdict = self.check(request, &mut extra);
-        let result = match verdict {
-            Ok((agreed, extensions)) => {
-                let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
+        let result = match self.negotiate(request) {
+            Ok(accepted) => {
                 let mut head = HeadWriter::response(101);
-                head.header("Upgrade", "websocket")
-                    .header("Connection", "Upgrade")
-                    .header("Sec-WebSocket-Accept", &accept_key(key.as_bytes()));
-                if let Some(p) = &agreed.subprotocol {
-                    head.header("Sec-WebSocket-Protocol", p);
+                let upgrade = head
+                    .header("Upgrade", "websocket")
+                    .and_then(|head| head.header("Connection", "Upgrade"))
+                    .and_then(|head| head.headers(&accepted.headers));
+                match upgrade {
+                    Ok(_) => http::write_all(&mut stream, deadline, head.finish("").as_bytes())
+                        .map_err(Error::from)
+                        .map(|()| accepted),
+                    // Every header was checked on the way in; this cannot happen.
+                    Err(e) => Err(Error::InvalidInput(e.into())),
                 }
-                if let Some(extensions) = &extensions {
-                    head.header("Sec-WebSocket-Extensions", extensions);
-                }
-                head.headers(&extra);
-                http::write_all(&mut stream, deadline, head.finish("").as_bytes())
-                    .map_err(Error::from)
-                    .map(|()| agreed)
             }
-            Err((error, headers, body)) => {
-                Err(refuse(&mut stream, deadline, error, &headers, &body))
-            }
+            Err(refusal) => Err(respond(&mut stream, deadline, refusal)),
         };
         saved.restore(&mut stream);
-        let agreed = result?;
-        let info = Info {
-            role: Role::Server,
-            config: self.config.clone(),
-            subprotocol: agreed.subprotocol,
-            deflate: agreed.deflate,
-        };
-        Ok(Conn::new(stream, leftover, info, Some(StreamOps::of())))
+        Ok(result?.into_conn(stream, leftover))
     }
 
     /// The protocol checks, then the origin, then the callback; picks the subprotocol and
-    /// answers a permessage-deflate offer (with the response header's value).
-    #[allow(clippy::type_complexity)]
-    fn check(
+    /// answers a permessage-deflate offer. The one place a request is decided.
+    fn negotiate(&self, request: &Request) -> std::result::Result<Accepted, Refusal> {
+        if let Err((error, headers)) = self.check_protocol(request) {
+            return Err(self.refusal(error, headers));
+        }
+        let origin_ok = match &self.check_origin {
+            Some(check) => check(request),
+            None => same_origin(request),
+        };
+        if !origin_ok {
+            return Err(self.refusal(HandshakeError::OriginRejected, Headers::new()));
+        }
+        let mut accept = Accept {
+            request,
+            subprotocol: self.pick_subprotocol(request),
+            headers: Headers::new(),
+            value: None,
+            mistake: None,
+        };
+        if let Some(check) = &self.check_request {
+            if let Err(rejection) = check(request, &mut accept) {
+                return Err(Refusal {
+                    error: HandshakeError::Rejected(rejection.status).into(),
+                    response: rejection,
+                });
+            }
+        }
+        if let Some(mistake) = accept.mistake {
+            return Err(Refusal {
+                error: mistake.into(),
+                response: Rejection::new(500).with_body("internal server error"),
+            });
+        }
+        let Accept {
+            subprotocol,
+            headers: extra,
+            value,
+            ..
+        } = accept;
+        let negotiated = self.config.deflate().and_then(|config| {
+            deflate::negotiate_server(
+                request.headers().get_all("Sec-WebSocket-Extensions"),
+                config,
+            )
+        });
+        let key = request.header("Sec-WebSocket-Key").unwrap_or_default();
+        let mut headers = Headers::new();
+        headers.push("Sec-WebSocket-Accept", accept_key(key.as_bytes()));
+        if let Some(p) = &subprotocol {
+            headers.push("Sec-WebSocket-Protocol", p.as_str());
+        }
+        if let Some((_, response)) = &negotiated {
+            headers.push("Sec-WebSocket-Extensions", response.as_str());
+        }
+        for (name, value) in extra.iter() {
+            headers.push(name, value);
+        }
+        let mut kept = Headers::new();
+        for (name, value) in request.headers().iter() {
+            if self
+                .keep_headers
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(name))
+            {
+                kept.push(name, value);
+            }
+        }
+        let info = Info {
+            role: Role::Server,
+            config: self.config.clone(),
+            subprotocol,
+            deflate: negotiated.map(|(params, _)| params),
+            request: Some(Box::new(RequestInfo {
+                target: request.target().to_owned(),
+                origin: request.header("Origin").map(str::to_owned),
+                headers: kept,
+                value,
+            })),
+        };
+        Ok(Accepted { headers, info })
+    }
+
+    /// The rules of RFC 6455 section 4.2.1 a request must follow; the headers a refusal must
+    /// carry.
+    fn check_protocol(
         &self,
         request: &Request,
-        extra: &mut Headers,
-    ) -> Result<(Agreed, Option<String>), (HandshakeError, Headers, String)> {
-        let plain = |e: HandshakeError| Err((e, Headers::new(), String::new()));
-        let headers = &request.headers;
-        if request.method != "GET" {
+    ) -> std::result::Result<(), (HandshakeError, Headers)> {
+        let plain = |e: HandshakeError| Err((e, Headers::new()));
+        let headers = request.headers();
+        if request.method() != "GET" {
             let mut allow = Headers::new();
             allow.push("Allow", "GET");
-            return Err((HandshakeError::MethodNotAllowed, allow, String::new()));
+            return Err((HandshakeError::MethodNotAllowed, allow));
         }
         if request.version < 1 {
             return plain(HandshakeError::HttpVersion);
@@ -337,7 +654,7 @@ impl Upgrader {
             let mut version = Headers::new();
             version.push("Upgrade", "websocket");
             version.push("Sec-WebSocket-Version", "13");
-            return Err((HandshakeError::UnsupportedVersion, version, String::new()));
+            return Err((HandshakeError::UnsupportedVersion, version));
         }
         let mut keys = headers.get_all("Sec-WebSocket-Key");
         match (keys.next(), keys.next()) {
@@ -347,75 +664,61 @@ impl Upgrader {
         if request.header("Host").is_none_or(str::is_empty) {
             return plain(HandshakeError::MissingHost);
         }
-        let origin_ok = match &self.check_origin {
-            Some(check) => check(request),
-            None => same_origin(request),
+        Ok(())
+    }
+
+    /// The response to a request that broke a rule: the error responder's, or plain text;
+    /// with the headers the protocol requires for its status.
+    fn refusal(&self, error: HandshakeError, required: Headers) -> Refusal {
+        let mut response = match &self.error_response {
+            Some(respond) => respond(&error),
+            None => Rejection::new(error.status().unwrap_or(400)).with_body(error.to_string()),
         };
-        if !origin_ok {
-            return plain(HandshakeError::OriginRejected);
-        }
-        if let Some(check) = &self.check_request {
-            if let Err(rejection) = check(request, extra) {
-                return Err((
-                    HandshakeError::Rejected(rejection.status),
-                    rejection.headers,
-                    rejection.body,
-                ));
+        for (name, value) in required.iter() {
+            if response.status == error.status().unwrap_or(0)
+                && response.headers.get(name).is_none()
+            {
+                response.headers.push(name, value);
             }
         }
-        let negotiated = self.config.deflate().and_then(|config| {
-            deflate::negotiate_server(headers.get_all("Sec-WebSocket-Extensions"), config)
-        });
-        let (deflate, extensions) = match negotiated {
-            Some((params, response)) => (Some(params), Some(response)),
-            None => (None, None),
-        };
-        let agreed = Agreed {
-            subprotocol: self.pick_subprotocol(request),
-            deflate,
-        };
-        Ok((agreed, extensions))
+        Refusal {
+            error: error.into(),
+            response,
+        }
     }
 
     fn pick_subprotocol(&self, request: &Request) -> Option<String> {
         let offered: Vec<&str> = request.subprotocols().collect();
+        let ours = self
+            .subprotocols
+            .iter()
+            .map(String::as_str)
+            .filter(|p| http::is_token(p));
         let found = match self.order {
-            SubprotocolOrder::Server => self
-                .subprotocols
-                .iter()
-                .map(String::as_str)
-                .find(|p| offered.contains(p)),
+            SubprotocolOrder::Server => ours.clone().find(|p| offered.contains(p)),
             SubprotocolOrder::Client => offered
                 .iter()
                 .copied()
-                .find(|p| self.subprotocols.iter().any(|s| s == p)),
+                .find(|p| ours.clone().any(|s| s == *p)),
         };
         found.map(str::to_owned)
     }
 }
 
-/// Sends the HTTP error response for `error` and returns the error.
-fn refuse<S: Stream>(
-    s: &mut S,
-    deadline: Option<Instant>,
-    error: HandshakeError,
-    headers: &Headers,
-    body: &str,
-) -> Error {
-    let status = error.status().unwrap_or(400);
-    let body = if body.is_empty() {
-        error.to_string()
-    } else {
-        body.to_owned()
+/// Sends a refusal's response (or, if its headers cannot be written, a plain 500) and
+/// returns its error.
+fn respond<S: Stream>(stream: &mut S, deadline: Option<Instant>, refusal: Refusal) -> Error {
+    let (bytes, error) = match refusal.response.to_head() {
+        Ok(bytes) => (bytes, refusal.error),
+        Err(mistake) => {
+            let plain = Rejection::new(500).with_body("internal server error");
+            let bytes = plain.to_head().unwrap_or_default();
+            (bytes, Error::InvalidInput(mistake))
+        }
     };
-    let mut head = HeadWriter::response(status);
-    head.header("Connection", "close")
-        .header("Content-Type", "text/plain; charset=utf-8")
-        .headers(headers)
-        .header("Content-Length", &body.len().to_string());
     // The client may be gone already; the handshake error is what matters.
-    let _ = http::write_all(s, deadline, head.finish(&body).as_bytes());
-    Error::Handshake(error)
+    let _ = http::write_all(stream, deadline, bytes.as_bytes());
+    error
 }
 
 /// gorilla's default origin check: no `Origin`, or one whose host and port are the `Host`
