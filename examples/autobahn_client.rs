@@ -10,15 +10,25 @@ mod common;
 
 use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error};
 
+const USAGE: &str =
+    "autobahn_client [--url URL] [--agent NAME] [--deflate | --no-deflate] [--verbose]";
+
 fn main() -> wsio::Result<()> {
-    let base = common::arg("--url").unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
+    let args = common::Args::parse(
+        USAGE,
+        &["--deflate", "--no-deflate", "--verbose"],
+        &["--url", "--agent"],
+    );
+    let base = args
+        .value("--url")
+        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
     let base = base.trim_end_matches('/');
-    let agent = common::arg("--agent").unwrap_or_else(|| "wsio".to_owned());
-    let verbose = common::flag("--verbose");
+    let agent = args.value("--agent").unwrap_or_else(|| "wsio".to_owned());
+    let verbose = args.flag("--verbose");
     // permessage-deflate is on unless --no-deflate; the offer includes client_max_window_bits,
     // so the suite tests servers that limit our window too.
     let mut config = Config::builder();
-    if !common::flag("--no-deflate") {
+    if !args.flag("--no-deflate") {
         config = config.deflate(DeflateConfig::new());
     }
     let dialer = Dialer::new().config(config.build());

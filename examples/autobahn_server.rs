@@ -12,9 +12,18 @@ use std::sync::Arc;
 
 use wsio::{Config, DeflateConfig, FlushPolicy, Upgrader};
 
+const USAGE: &str = "autobahn_server [--addr HOST:PORT] [--deflate | --no-deflate] [--verbose]";
+
 fn main() -> std::io::Result<()> {
-    let addr = common::arg("--addr").unwrap_or_else(|| "127.0.0.1:9001".to_owned());
-    let verbose = common::flag("--verbose");
+    let args = common::Args::parse(
+        USAGE,
+        &["--deflate", "--no-deflate", "--verbose"],
+        &["--addr"],
+    );
+    let addr = args
+        .value("--addr")
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let verbose = args.flag("--verbose");
     let listener = TcpListener::bind(&addr)?;
     println!(
         "autobahn_server listening on ws://{}/",
@@ -23,7 +32,7 @@ fn main() -> std::io::Result<()> {
 
     // permessage-deflate is on unless --no-deflate: sections 12 and 13 need it.
     let mut config = Config::builder().flush_policy(FlushPolicy::Batched);
-    if !common::flag("--no-deflate") {
+    if !args.flag("--no-deflate") {
         config = config.deflate(DeflateConfig::new());
     }
     let config = config.build();

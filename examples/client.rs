@@ -16,20 +16,28 @@ use std::process::ExitCode;
 
 use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error, Message};
 
+const USAGE: &str = "client --url URL [--count N --size BYTES] [--deflate]";
+
 fn main() -> ExitCode {
-    let Some(url) = common::arg("--url") else {
-        eprintln!("usage: client --url URL [--count N --size BYTES]");
+    let args = common::Args::parse(USAGE, &["--deflate"], &["--url", "--count", "--size"]);
+    let Some(url) = args.value("--url") else {
+        eprintln!("--url is required\nusage: {USAGE}");
         return ExitCode::from(2);
     };
-    let result = match common::arg("--count") {
+    let dialer = dialer(args.flag("--deflate"));
+    let result = match args.value("--count") {
         Some(count) => {
-            let count = count.parse().unwrap_or(0);
-            let size = common::arg("--size")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(16);
-            check_echoes(&url, count, size)
+            let Ok(count) = count.parse() else {
+                eprintln!("--count takes a number\nusage: {USAGE}");
+                return ExitCode::from(2);
+            };
+            let Some(size) = args.value("--size").map_or(Some(16), |s| s.parse().ok()) else {
+                eprintln!("--size takes a number\nusage: {USAGE}");
+                return ExitCode::from(2);
+            };
+            check_echoes(&dialer, &url, count, size)
         }
-        None => interactive(&url),
+        None => interactive(&dialer, &url),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -55,17 +63,17 @@ fn payload(i: usize, size: usize) -> Message {
     }
 }
 
-/// A dialer that offers permessage-deflate if `--deflate` was given.
-fn dialer() -> Dialer {
+/// A dialer that offers permessage-deflate if asked to.
+fn dialer(deflate: bool) -> Dialer {
     let mut config = Config::builder();
-    if common::flag("--deflate") {
+    if deflate {
         config = config.deflate(DeflateConfig::new());
     }
     Dialer::new().config(config.build())
 }
 
-fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
-    let (mut conn, _) = dialer().dial(url)?;
+fn check_echoes(dialer: &Dialer, url: &str, count: usize, size: usize) -> wsio::Result<bool> {
+    let (mut conn, _) = dialer.dial(url)?;
     if let Some(params) = conn.compression() {
         println!("compression: {params:?}");
     }
@@ -91,8 +99,8 @@ fn check_echoes(url: &str, count: usize, size: usize) -> wsio::Result<bool> {
     Ok(matched == count)
 }
 
-fn interactive(url: &str) -> wsio::Result<bool> {
-    let (conn, _) = dialer().dial(url)?;
+fn interactive(dialer: &Dialer, url: &str) -> wsio::Result<bool> {
+    let (conn, _) = dialer.dial(url)?;
     println!("connected to {url}; type lines to send, end with EOF (Ctrl-D)");
     let (mut rx, mut tx) = conn.split()?;
     let printer = std::thread::spawn(move || {

@@ -1,9 +1,12 @@
-"""Exchanges compressed messages with a wsio echo server from Python's `websockets` and from
-headless Chromium (driven over the DevTools protocol), and checks every echo.
+"""Exchanges messages with a wsio echo server from independent clients and checks every
+echo: Python's `websockets`, `websocket-client` (single-threaded: it writes a 16 MiB message
+whole before it reads), websocat, and headless Chromium (driven over the DevTools
+protocol). Each offers a subprotocol, which the echo server must agree to.
 
-    python interop.py ws://127.0.0.1:PORT/ [--chromium PATH]
+    python interop.py ws://127.0.0.1:PORT/ --deflate|--no-deflate [--chromium PATH] [--websocat PATH]
 
-Exits 1 on any mismatch, or if either client did not negotiate permessage-deflate.
+With --deflate the server offers permessage-deflate and the clients that can must agree on
+it (websockets, Chromium); with --no-deflate none may. Exits 1 on any mismatch.
 """
 
 import json
@@ -15,6 +18,7 @@ import tempfile
 import time
 import urllib.request
 
+import websocket
 from websockets.sync.client import connect
 
 SIZES = [0, 1, 100, 1000, 70_000, 1_000_000]
@@ -25,11 +29,14 @@ def payload(i, size):
     return text[:size]
 
 
-def check_python(url):
-    with connect(url, max_size=16 << 20) as ws:
+def check_python(url, deflate):
+    compression = "deflate" if deflate else None
+    with connect(url, max_size=16 << 20, subprotocols=["chat"], compression=compression) as ws:
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
-        if "permessage-deflate" not in extensions:
-            raise SystemExit("python websockets: permessage-deflate not negotiated (%r)" % extensions)
+        if ("permessage-deflate" in extensions) != deflate:
+            raise SystemExit("python websockets: permessage-deflate %r, expected %s" % (extensions, deflate))
+        if ws.subprotocol != "chat":
+            raise SystemExit("python websockets: subprotocol %r" % ws.subprotocol)
         for i, size in enumerate(SIZES):
             text = payload(i, size)
             ws.send(text)
@@ -39,12 +46,55 @@ def check_python(url):
             ws.send(data)
             if ws.recv() != data:
                 raise SystemExit("python websockets: binary echo %d (%d bytes) differs" % (i, size))
-    print("python websockets: %d echoes matched, extensions: %s" % (2 * len(SIZES), extensions))
+    print("python websockets: %d echoes matched, subprotocol chat, extensions: %s"
+          % (2 * len(SIZES), extensions or "none"))
+
+
+def check_websocket_client(url):
+    """websocket-client writes a message whole, then reads: a streamed echo of a 16 MiB
+    message would block both ends."""
+    ws = websocket.create_connection(url, subprotocols=["chat"], timeout=60)
+    try:
+        if ws.getsubprotocol() != "chat":
+            raise SystemExit("websocket-client: subprotocol %r" % ws.getsubprotocol())
+        for i, size in enumerate(SIZES + [16 << 20]):
+            text = payload(i, size)
+            ws.send(text)
+            if ws.recv() != text:
+                raise SystemExit("websocket-client: text echo %d (%d bytes) differs" % (i, size))
+            data = text.encode()
+            ws.send_binary(data)
+            if ws.recv() != data:
+                raise SystemExit("websocket-client: binary echo %d (%d bytes) differs" % (i, size))
+        ws.close()
+    finally:
+        ws.shutdown()
+    print("websocket-client: %d echoes matched up to 16 MiB, subprotocol chat" % (2 * (len(SIZES) + 1)))
+
+
+def check_websocat(url, websocat):
+    lines = ["hello", "wsio and websocat", "é€𝄞", "x" * 70_000]
+    text = "".join(line + "\n" for line in lines)
+    out = subprocess.run(
+        [websocat, "--text", "--buffer-size", "200000", "--protocol", "chat", url],
+        input=text.encode(), capture_output=True, timeout=60,
+    )
+    got = out.stdout.decode().splitlines()
+    if got != lines:
+        raise SystemExit("websocat: text echoes differ (exit %d, %r)" % (out.returncode, out.stderr[:300]))
+    data = bytes(range(256)) * 300
+    out = subprocess.run(
+        [websocat, "--binary", "--buffer-size", "200000", url],
+        input=data, capture_output=True, timeout=60,
+    )
+    if out.stdout != data:
+        raise SystemExit("websocat: binary echo differs (%d of %d bytes)" % (len(out.stdout), len(data)))
+    print("websocat: %d text lines and %d binary bytes echoed" % (len(lines), len(data)))
 
 
 PAGE_SCRIPT = """
 (async () => {
-  const ws = new WebSocket(%(url)s);
+  const ws = new WebSocket(%(url)s, ["chat"]);
   ws.binaryType = "arraybuffer";
   await new Promise((ok, fail) => { ws.onopen = ok; ws.onerror = () => fail("connect failed"); });
   const next = () => new Promise((ok, fail) => {
@@ -63,8 +113,9 @@ PAGE_SCRIPT = """
     if (back.length === bytes.length && back.every((b, j) => b === bytes[j])) matched++;
   }
   const extensions = ws.extensions;
+  const protocol = ws.protocol;
   ws.close(1000);
-  return JSON.stringify({matched, extensions});
+  return JSON.stringify({matched, extensions, protocol});
 })()
 """
 
@@ -74,7 +125,7 @@ PAYLOAD_JS = """(i, size) => {
 }"""
 
 
-def check_chromium(url, chromium):
+def check_chromium(url, chromium, deflate):
     profile = tempfile.mkdtemp(prefix="wsio-chromium-")
     proc = subprocess.Popen(
         [
@@ -116,22 +167,31 @@ def check_chromium(url, chromium):
         if result.get("type") != "string":
             raise SystemExit("chromium: page script failed: %s" % json.dumps(reply)[:500])
         outcome = json.loads(result["value"])
-        if "permessage-deflate" not in outcome["extensions"]:
-            raise SystemExit("chromium: permessage-deflate not negotiated (%r)" % outcome["extensions"])
+        if ("permessage-deflate" in outcome["extensions"]) != deflate:
+            raise SystemExit("chromium: permessage-deflate %r, expected %s" % (outcome["extensions"], deflate))
+        if outcome["protocol"] != "chat":
+            raise SystemExit("chromium: subprotocol %r" % outcome["protocol"])
         if outcome["matched"] != 2 * len(SIZES):
             raise SystemExit("chromium: %d of %d echoes matched" % (outcome["matched"], 2 * len(SIZES)))
-        print("chromium: %d echoes matched, extensions: %s" % (outcome["matched"], outcome["extensions"]))
+        print("chromium: %d echoes matched, subprotocol chat, extensions: %s"
+              % (outcome["matched"], outcome["extensions"] or "none"))
     finally:
         proc.kill()
         proc.wait()
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def option(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
 def main():
     url = sys.argv[1]
-    chromium = sys.argv[sys.argv.index("--chromium") + 1] if "--chromium" in sys.argv else "chromium"
-    check_python(url)
-    check_chromium(url, chromium)
+    deflate = "--deflate" in sys.argv
+    check_python(url, deflate)
+    check_websocket_client(url)
+    check_websocat(url, option("--websocat", "websocat"))
+    check_chromium(url, option("--chromium", "chromium"), deflate)
 
 
 if __name__ == "__main__":

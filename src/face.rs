@@ -16,6 +16,16 @@ macro_rules! read_api {
         /// payload. An unfinished previous message is skipped first. Control frames that
         /// arrive meanwhile are handled.
         ///
+        /// Echoing a message as it streams in (this reader into a
+        /// [`next_writer`](crate::Conn::next_writer)) needs [`split`](crate::Conn::split):
+        /// the reader borrows the connection. And it deadlocks with a peer that writes a
+        /// large message whole before it reads anything (a single-threaded client): that
+        /// peer stops reading while the echo is still being written, so both sides' socket
+        /// buffers fill and both block. Echo whole messages
+        /// ([`read_message`](Self::read_message), then
+        /// [`write_message`](crate::Conn::write_message)) to such peers, or give the writer
+        /// a write deadline.
+        ///
         /// # Errors
         ///
         /// [`Error::Closed`](crate::Error::Closed) when the peer closed (wsio has answered);
@@ -153,12 +163,24 @@ macro_rules! read_api {
         /// shuts the stream down. Returns how the connection ended. Calling it on a closed
         /// connection returns the recorded status.
         ///
+        /// [`CloseCode::NO_STATUS`](crate::CloseCode::NO_STATUS) sends a close frame without
+        /// a code (Voss's `StatusNotSent`). Unlike gorilla's, there is no need to keep
+        /// reading until the peer's close frame: this call does it, within the close
+        /// timeout.
+        ///
         /// # Errors
         ///
-        /// [`InvalidInput`](crate::InvalidInput) for a code that may not be sent (1005, 1006,
-        /// 1015, reserved ranges) or a reason over 123 bytes; an I/O error while sending the
-        /// close frame (the connection is then over). Not hearing back from the peer is not
-        /// an error: the status then has code [`CloseCode::ABNORMAL`](crate::CloseCode::ABNORMAL).
+        /// Nothing is sent, and the connection stays open, for
+        /// [`InvalidInput::CloseCode`](crate::InvalidInput::CloseCode) (1006, 1015 or a
+        /// reserved range), [`InvalidInput::CloseReasonTooLong`](crate::InvalidInput::CloseReasonTooLong)
+        /// (over 123 bytes) and [`InvalidInput::ReasonWithoutCode`](crate::InvalidInput::ReasonWithoutCode)
+        /// (a reason with 1005). If the close frame cannot be sent, the connection is over
+        /// (its status is abnormal) and the error says why:
+        /// [`Error::Io`](crate::Error::Io), [`Error::Timeout`](crate::Error::Timeout) (the
+        /// close timeout passed before the frame went out) or
+        /// [`Error::Poisoned`](crate::Error::Poisoned) (an earlier write stopped in the
+        /// middle of a frame). Not hearing back from the peer is not an error: the status
+        /// then has code [`CloseCode::ABNORMAL`](crate::CloseCode::ABNORMAL).
         pub fn close(
             &mut self,
             code: crate::CloseCode,
@@ -173,7 +195,9 @@ macro_rules! read_api {
 macro_rules! write_api {
     () => {
         /// Starts a message whose payload is written through the returned writer, which must
-        /// be [`finish`](crate::MessageWriter::finish)ed.
+        /// be [`finish`](crate::MessageWriter::finish)ed. Writing a message while another
+        /// streams in needs [`split`](crate::Conn::split), and blocks with a peer that does
+        /// not read while it writes; see [`next_reader`](crate::Conn::next_reader).
         ///
         /// # Errors
         ///

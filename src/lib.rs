@@ -8,27 +8,10 @@
 //!
 //! # Overview
 //!
-//! A server accepts TCP connections, upgrades each on its own thread, and talks:
+//! A server accepts TCP connections and upgrades and serves each on a thread of its own
+//! (the handshake too: a silent client must hold up nobody else), logging what goes wrong:
 //!
-//! ```no_run
-//! use std::net::TcpListener;
-//! use wsio::{Error, Message, Upgrader};
-//!
-//! let upgrader = Upgrader::new();
-//! let listener = TcpListener::bind("127.0.0.1:9001")?;
-//! for stream in listener.incoming() {
-//!     let mut conn = upgrader.upgrade(stream?)?;
-//!     std::thread::spawn(move || loop {
-//!         match conn.read_message() {
-//!             Ok(Message::Text(text)) => conn.write_text(&text)?,
-//!             Ok(Message::Binary(data)) => conn.write_binary(&data)?,
-//!             Err(Error::Closed(_)) => return Ok::<(), Error>(()),
-//!             Err(e) => return Err(e),
-//!         }
-//!     });
-//! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+#![doc = concat!("```no_run\n", include_str!("../examples/server.rs"), "```")]
 //!
 //! A client dials and talks:
 //!
@@ -166,6 +149,27 @@
 //!   ([`WriteHalf::send_close`]) or waits for the reader to see the answer
 //!   ([`WriteHalf::close`]). Both tell the subprotocol, the compression, the close status,
 //!   the role and the addresses.
+//!
+//! # Coming from gorilla/websocket
+//!
+//! Most of gorilla's API has a twin here; a few habits do not carry over:
+//!
+//! - A streamed echo (gorilla's `NextReader` into `NextWriter` on one `Conn`) needs
+//!   [`Conn::split`]: the reader borrows the connection. And a streamed echo of a large
+//!   message blocks with a peer that writes it whole before reading; see
+//!   [`Conn::next_reader`].
+//! - gorilla's pattern of a pong handler that pushes back the read deadline, with a ticker
+//!   goroutine sending pings, is [`Keepalive`], on by default, with no thread.
+//! - `WriteControl(CloseMessage, ..)` is [`Conn::send_close`]; gorilla's close sequence
+//!   (send a close frame, read until the peer's, close the socket) is one call,
+//!   [`Conn::close`], bounded by [`Config::close_timeout`]; `IsUnexpectedCloseError` is
+//!   [`Error::is_unexpected_close`].
+//! - `Upgrader.CheckOrigin` is [`Upgrader::check_origin`]; the `responseHeader` argument of
+//!   `Upgrade`, and choosing the subprotocol, are the [`Accept`] of
+//!   [`Upgrader::check_request`]; `Upgrader.Error` is [`Upgrader::error_response`];
+//!   `IsWebSocketUpgrade` is [`is_websocket_upgrade`].
+//! - Concurrent writers are a compile error, not a run-time panic: one thread writes through
+//!   the [`WriteHalf`], any thread sends control frames and closes through a [`Handle`].
 //!
 //! # Deadlines and keepalive
 //!

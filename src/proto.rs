@@ -127,7 +127,8 @@ impl CloseCode {
     pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
     /// 1003: the endpoint cannot accept this kind of data.
     pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
-    /// 1005: reported locally when a close frame had no code. Never sent.
+    /// 1005: reported locally when a close frame had no code. Never on the wire: closing
+    /// with it sends a close frame without a code (Voss's `StatusNotSent`).
     pub const NO_STATUS: CloseCode = CloseCode(1005);
     /// 1006: reported locally when the connection ended without a close frame. Never sent.
     pub const ABNORMAL: CloseCode = CloseCode(1006);
