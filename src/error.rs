@@ -61,6 +61,10 @@ pub enum Error {
     Handshake(HandshakeError),
     /// The URL given to the [`Dialer`](crate::Dialer) cannot be dialed.
     Url(UrlError),
+    /// TLS failed: the peer's certificate, an alert from the peer, or the configuration.
+    Tls(TlsError),
+    /// The proxy refused to connect, or does not speak its protocol.
+    Proxy(ProxyError),
     /// JSON (de)serialization failed. The connection is still usable.
     #[cfg(feature = "serde")]
     Json(serde_json::Error),
@@ -148,6 +152,8 @@ impl fmt::Display for Error {
             Error::UnexpectedKind(kind) => write!(f, "unexpected {kind} message; discarded"),
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Url(e) => write!(f, "bad url: {e}"),
+            Error::Tls(e) => write!(f, "tls: {e}"),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
             #[cfg(feature = "serde")]
             Error::Json(e) => write!(f, "json: {e}"),
         }
@@ -163,6 +169,8 @@ impl error::Error for Error {
             Error::InvalidInput(e) => Some(e),
             Error::Handshake(e) => Some(e),
             Error::Url(e) => Some(e),
+            Error::Tls(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             #[cfg(feature = "serde")]
             Error::Json(e) => Some(e),
             _ => None,
@@ -236,6 +244,18 @@ impl From<UrlError> for Error {
     }
 }
 
+impl From<TlsError> for Error {
+    fn from(e: TlsError) -> Error {
+        Error::Tls(e)
+    }
+}
+
+impl From<ProxyError> for Error {
+    fn from(e: ProxyError) -> Error {
+        Error::Proxy(e)
+    }
+}
+
 impl From<HeadError> for Error {
     fn from(e: HeadError) -> Error {
         match e {
@@ -244,7 +264,8 @@ impl From<HeadError> for Error {
             HeadError::Malformed => HandshakeError::Malformed.into(),
             HeadError::Timeout => HandshakeError::Timeout.into(),
             HeadError::Eof => HandshakeError::Eof.into(),
-            HeadError::Io(e) => Error::Io(e),
+            // Unwraps an error of ours carried by the stream (a TLS failure, say).
+            HeadError::Io(e) => Error::from(e),
         }
     }
 }
@@ -592,6 +613,123 @@ impl fmt::Display for HandshakeError {
 
 impl error::Error for HandshakeError {}
 
+/// Why TLS failed. Certificate problems are told apart, so that an application can say
+/// what is wrong ("the server's certificate has expired").
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The peer's certificate is not signed by a root this end trusts (a self-signed or
+    /// private CA's certificate, say: trust it with your own `rustls` config).
+    UnknownIssuer,
+    /// The server's certificate is not valid for the name (or address) dialed.
+    NameMismatch {
+        /// The name the certificate should have covered.
+        expected: String,
+    },
+    /// The peer's certificate has expired.
+    Expired,
+    /// The peer's certificate is not valid yet.
+    NotYetValid,
+    /// The peer's certificate was revoked.
+    Revoked,
+    /// Another problem with the peer's certificate (described).
+    BadCertificate(String),
+    /// The peer ended the TLS session with an alert (its description, e.g.
+    /// `BadCertificate` when it refused ours).
+    AlertReceived(String),
+    /// No root certificate to verify the server against: this build has neither
+    /// `rustls-tls-native-roots` nor `rustls-tls-webpki-roots`, or the platform has none;
+    /// give the [`Dialer`](crate::Dialer) a `rustls::ClientConfig`.
+    NoRootCertificates,
+    /// A certificate or key could not be loaded (what and why).
+    Load(String),
+    /// Another TLS failure (described).
+    Other(String),
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::UnknownIssuer => {
+                f.write_str("the certificate is signed by an unknown authority")
+            }
+            TlsError::NameMismatch { expected } => {
+                write!(f, "the certificate is not valid for {expected:?}")
+            }
+            TlsError::Expired => f.write_str("the certificate has expired"),
+            TlsError::NotYetValid => f.write_str("the certificate is not valid yet"),
+            TlsError::Revoked => f.write_str("the certificate was revoked"),
+            TlsError::BadCertificate(why) => write!(f, "bad certificate: {why}"),
+            TlsError::AlertReceived(alert) => write!(f, "the peer sent the alert {alert}"),
+            TlsError::NoRootCertificates => f.write_str(
+                "no root certificates to verify the server with: turn on wsio's \
+                 rustls-tls-native-roots or rustls-tls-webpki-roots feature, or give the \
+                 Dialer a rustls ClientConfig",
+            ),
+            TlsError::Load(why) => write!(f, "cannot load {why}"),
+            TlsError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+impl error::Error for TlsError {}
+
+/// Why a proxy did not connect. Never carries the proxy's credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyError {
+    /// An HTTP proxy answered `CONNECT` with this status (407: the credentials were refused
+    /// or missing; 403: not allowed; 502: it could not reach the server).
+    Refused {
+        /// The status.
+        status: u16,
+    },
+    /// A SOCKS5 proxy answered the connect request with this reply code (2: not allowed by
+    /// its rules, 4: host unreachable, 5: connection refused, ...).
+    SocksRefused(u8),
+    /// A SOCKS5 proxy refused the username and password.
+    SocksAuthFailed,
+    /// A SOCKS5 proxy accepts none of the authentication methods offered (it wants
+    /// credentials the proxy URL does not have, say).
+    SocksNoAcceptableMethod,
+    /// The proxy's answer is not its protocol (what was wrong).
+    Malformed(&'static str),
+    /// The proxy URL cannot be used (why).
+    Url(String),
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyError::Refused { status } => write!(f, "the proxy refused with status {status}"),
+            ProxyError::SocksRefused(code) => {
+                let why = match code {
+                    1 => "general failure",
+                    2 => "not allowed by its rules",
+                    3 => "network unreachable",
+                    4 => "host unreachable",
+                    5 => "connection refused",
+                    6 => "TTL expired",
+                    7 => "command not supported",
+                    8 => "address type not supported",
+                    _ => "unknown reply",
+                };
+                write!(f, "the SOCKS5 proxy refused: {why} ({code})")
+            }
+            ProxyError::SocksAuthFailed => {
+                f.write_str("the SOCKS5 proxy refused the username and password")
+            }
+            ProxyError::SocksNoAcceptableMethod => {
+                f.write_str("the SOCKS5 proxy accepts none of the offered authentication methods")
+            }
+            ProxyError::Malformed(what) => write!(f, "malformed answer from the proxy: {what}"),
+            ProxyError::Url(why) => write!(f, "bad proxy URL: {why}"),
+        }
+    }
+}
+
+impl error::Error for ProxyError {}
+
 /// Why a URL cannot be dialed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -600,8 +738,10 @@ pub enum UrlError {
     Parse(url::ParseError),
     /// The scheme is neither `ws` nor `wss`.
     UnsupportedScheme(String),
-    /// `wss://` needs TLS, which this build of wsio does not have. Connect a TLS stream
-    /// yourself and use [`Dialer::handshake`](crate::Dialer::handshake).
+    /// `wss://` (or an `https://` proxy) needs TLS, which this build of wsio does not have:
+    /// turn on the `rustls-tls-native-roots` or `rustls-tls-webpki-roots` feature (or
+    /// `rustls`, with your own `rustls::ClientConfig`), or connect a TLS stream yourself
+    /// and use [`Dialer::handshake`](crate::Dialer::handshake).
     TlsUnsupported,
     /// The URL has no host.
     MissingHost,
@@ -617,7 +757,7 @@ impl fmt::Display for UrlError {
             UrlError::Parse(e) => write!(f, "{e}"),
             UrlError::UnsupportedScheme(s) => write!(f, "scheme {s:?} is not ws or wss"),
             UrlError::TlsUnsupported => f.write_str(
-                "wss:// needs TLS, which this build lacks: connect a TLS stream and call Dialer::handshake",
+                "wss:// needs TLS, which this build lacks: turn on wsio's rustls-tls-native-roots or rustls-tls-webpki-roots feature",
             ),
             UrlError::MissingHost => f.write_str("no host"),
             UrlError::Fragment => f.write_str("websocket URLs may not have a fragment"),

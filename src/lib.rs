@@ -225,12 +225,14 @@ mod handshake;
 mod split;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod transport;
 
 pub use config::{Config, ConfigBuilder, FlushPolicy, Keepalive, MIN_BUFFER_SIZE};
 pub use conn::Conn;
 pub use deflate::{DeflateConfig, DeflateParams};
 pub use error::{
-    CapacityError, Error, HandshakeError, InvalidInput, Poison, ProtocolError, Result, UrlError,
+    CapacityError, Error, HandshakeError, InvalidInput, Poison, ProtocolError, ProxyError, Result,
+    TlsError, UrlError,
 };
 pub use handlers::Replier;
 pub use handshake::{
@@ -242,8 +244,16 @@ pub use info::RequestInfo;
 pub use message::{Message, MessageReader, MessageWriter};
 pub use prepared::PreparedMessage;
 pub use proto::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN, MessageKind, Role};
+/// The rustls crate wsio's TLS is built on, for the configs
+/// ([`Dialer::tls_config`], [`TlsAcceptor::new`]) you may build.
+#[cfg(feature = "rustls")]
+pub use rustls;
 pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf};
 pub use stream::Stream;
+pub use transport::MaybeTlsStream;
+pub use transport::proxy::Proxy;
+#[cfg(feature = "rustls")]
+pub use transport::tls::{TlsAcceptor, TlsStream};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -814,7 +814,8 @@ impl Reader {
             }
             ReadError::Io(e) => {
                 match self.end(wire, Sticky::Io(e.kind(), "an earlier read failed")) {
-                    Error::Io(_) => Error::Io(e),
+                    // An error of ours the stream carried (a TLS failure) comes out typed.
+                    Error::Io(_) => Error::from(e),
                     closed => closed,
                 }
             }

@@ -20,8 +20,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsio::{
-    CloseCode, Config, Conn, DeflateConfig, Dialer, Error, Initiator, Keepalive, MessageKind,
-    Upgrader,
+    CloseCode, Config, Conn, DeflateConfig, Dialer, Error, Initiator, Keepalive, MaybeTlsStream,
+    MessageKind, Upgrader,
 };
 
 #[global_allocator]
@@ -255,7 +255,7 @@ impl Pongs {
 }
 
 /// Half the connections offer permessage-deflate (the server accepts it).
-fn dial(url: &str, deflate: bool) -> (Conn<TcpStream>, SharedPongs) {
+fn dial(url: &str, deflate: bool) -> (Conn<MaybeTlsStream>, SharedPongs) {
     let mut config = Config::builder().keepalive(keepalive());
     if deflate {
         config = config.deflate(DeflateConfig::new());
@@ -293,7 +293,7 @@ fn payload(rng: &mut Rng, buf: &mut Vec<u8>) -> MessageKind {
 }
 
 /// One round trip: a message out, its echo back, compared byte for byte.
-fn echo(conn: &mut Conn<TcpStream>, rng: &mut Rng, out: &mut Vec<u8>, back: &mut Vec<u8>) {
+fn echo(conn: &mut Conn<MaybeTlsStream>, rng: &mut Rng, out: &mut Vec<u8>, back: &mut Vec<u8>) {
     let kind = payload(rng, out);
     conn.write_message(kind, out).expect("write");
     conn.set_read_deadline(Some(Instant::now() + ECHO_DEADLINE))
@@ -307,7 +307,7 @@ fn echo(conn: &mut Conn<TcpStream>, rng: &mut Rng, out: &mut Vec<u8>, back: &mut
 fn worker(seed: u64, url: String, pool: usize, until: Instant) -> ClientStats {
     let mut rng = Rng::new(seed);
     let mut stats = ClientStats::default();
-    let mut conns: Vec<(Conn<TcpStream>, SharedPongs)> = Vec::new();
+    let mut conns: Vec<(Conn<MaybeTlsStream>, SharedPongs)> = Vec::new();
     let (mut out, mut back) = (Vec::new(), Vec::new());
     for _ in 0..pool {
         conns.push(dial(&url, rng.below(2) == 0));

@@ -1,23 +1,25 @@
 //! The client's side of the opening handshake: [`Dialer`].
 
 use std::fmt::Write as _;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::{accept_key, is_handshake_header, new_key};
 use crate::config::Config;
 use crate::conn::Conn;
 use crate::deflate;
-use crate::error::{Error, HandshakeError, InvalidInput, Result, UrlError};
+use crate::error::{HandshakeError, InvalidInput, Result, UrlError};
 use crate::http::{self, HeadWriter, Headers, Response};
 use crate::info::Info;
 use crate::proto::Role;
 use crate::stream::{SavedTimeouts, Stream, StreamOps};
+use crate::transport::proxy::Proxy;
+use crate::transport::{MaybeTlsStream, Route};
 
 /// The most body bytes of a refused handshake kept in [`Response::body`].
 const MAX_BODY: usize = 1024;
 
-/// Opens WebSocket connections (gorilla's `Dialer`).
+/// Opens WebSocket connections (gorilla's `Dialer`): `ws://`, and `wss://` with a TLS
+/// feature; directly or through a proxy.
 ///
 /// ```no_run
 /// let (mut conn, _response) = wsio::Dialer::new()
@@ -33,6 +35,20 @@ pub struct Dialer {
     headers: Headers,
     subprotocols: Vec<String>,
     connect_timeout: Option<Duration>,
+    proxy: ProxyChoice,
+    #[cfg(feature = "rustls")]
+    tls_config: Option<std::sync::Arc<rustls::ClientConfig>>,
+}
+
+/// Where a dial's proxy comes from.
+#[derive(Clone, Debug)]
+enum ProxyChoice {
+    /// The environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`).
+    Environment,
+    /// None.
+    Direct,
+    /// This one, for every server.
+    Explicit(Proxy),
 }
 
 impl Default for Dialer {
@@ -102,6 +118,9 @@ impl Dialer {
             headers: Headers::new(),
             subprotocols: Vec::new(),
             connect_timeout: Some(Duration::from_secs(10)),
+            proxy: ProxyChoice::Environment,
+            #[cfg(feature = "rustls")]
+            tls_config: None,
         }
     }
 
@@ -142,8 +161,9 @@ impl Dialer {
         self
     }
 
-    /// The time limit for each TCP connection attempt in [`dial`](Self::dial); `None` leaves
-    /// it to the operating system.
+    /// The time limit for connecting in [`dial`](Self::dial): every address the server's
+    /// (or the proxy's) name resolves to is tried in turn, all within it. `None` leaves each
+    /// attempt to the operating system.
     ///
     /// Defaults to 10 seconds.
     #[must_use]
@@ -152,43 +172,89 @@ impl Dialer {
         self
     }
 
-    /// Connects over TCP to a `ws://` URL and performs the handshake. Each resolved address
-    /// is tried in turn; `TCP_NODELAY` is set.
+    /// Dials through this proxy, whatever the environment says.
+    ///
+    /// Defaults to the environment's proxy, as curl and Go read it: `https_proxy` (or
+    /// `HTTPS_PROXY`) for `wss://`, `http_proxy` (or `HTTP_PROXY`) for `ws://`, `all_proxy`
+    /// (or `ALL_PROXY`) otherwise, none for a host that `no_proxy` (or `NO_PROXY`) covers (a
+    /// name, a `.suffix`, an IP address, a CIDR range, or `*`). A loopback server
+    /// (`localhost`, 127.0.0.0/8, `::1`) is never reached through the environment's proxy;
+    /// set one here to do that.
+    #[must_use]
+    pub fn proxy(mut self, proxy: Proxy) -> Dialer {
+        self.proxy = ProxyChoice::Explicit(proxy);
+        self
+    }
+
+    /// Dials directly, whatever the environment says.
+    #[must_use]
+    pub fn no_proxy(mut self) -> Dialer {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
+    /// The TLS config for `wss://` and `https://` proxies: your roots (a private CA), client
+    /// certificates, ALPN. Build it with a crypto provider named
+    /// (`ClientConfig::builder_with_provider`) unless your program installs a process-wide
+    /// default.
+    ///
+    /// Defaults to the roots of the build's features: the platform's
+    /// (`rustls-tls-native-roots`) and Mozilla's (`rustls-tls-webpki-roots`).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls_config(mut self, config: std::sync::Arc<rustls::ClientConfig>) -> Dialer {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Connects to a `ws://` or `wss://` URL, through the proxy if there is one, and
+    /// performs the handshake. The handshake timeout covers the proxy's part, TLS and the
+    /// HTTP upgrade together; the connect timeout, reaching the first TCP peer.
+    ///
+    /// `wss://` verifies the server's certificate against the config given to
+    /// [`tls_config`](Self::tls_config), or the roots of the build's features, for the URL's
+    /// host (a name, or an IP address).
     ///
     /// # Errors
     ///
-    /// [`Error::Url`] for a URL that cannot be dialed (including `wss://`, which needs a TLS
-    /// stream: connect one and call [`handshake`](Self::handshake)); [`Error::InvalidInput`]
-    /// for a header or subprotocol that cannot be sent (checked before connecting);
-    /// [`Error::Io`] when no address accepts the connection; as
-    /// [`handshake`](Self::handshake).
-    pub fn dial(&self, url: &str) -> Result<(Conn<TcpStream>, Response)> {
+    /// [`Error::Url`] for a URL that cannot be dialed (`wss://` without a TLS feature);
+    /// [`Error::InvalidInput`] for a header or subprotocol that cannot be sent (checked
+    /// before connecting); [`Error::Io`] when no address accepts the connection;
+    /// [`Error::Proxy`] when the proxy refuses; [`Error::Tls`] when TLS fails (an
+    /// unverifiable certificate, say); as [`handshake`](Self::handshake).
+    pub fn dial(&self, url: &str) -> Result<(Conn<MaybeTlsStream>, Response)> {
         let target = Target::parse(url)?;
+        #[cfg(not(feature = "rustls"))]
         if target.tls {
             return Err(UrlError::TlsUnsupported.into());
         }
         self.request(&target, "")?;
-        let addrs = target.url.socket_addrs(|| None).map_err(Error::Io)?;
-        if addrs.is_empty() {
-            return Err(UrlError::NoAddress.into());
-        }
-        let mut last_error = None;
-        for addr in addrs {
-            let attempt = match self.connect_timeout {
-                Some(timeout) => TcpStream::connect_timeout(&addr, timeout),
-                None => TcpStream::connect(addr),
-            };
-            match attempt {
-                Ok(stream) => {
-                    stream.set_nodelay(true).map_err(Error::Io)?;
-                    return self.handshake_target(stream, &target);
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(Error::Io(
-            last_error.expect("at least one address was tried"),
-        ))
+        let host = target.url.host_str().unwrap_or_default();
+        let port = target.url.port_or_known_default().unwrap_or(80);
+        let proxy = match &self.proxy {
+            ProxyChoice::Explicit(proxy) => Some(proxy.clone()),
+            ProxyChoice::Direct => None,
+            ProxyChoice::Environment => Proxy::from_env(host, target.tls)?,
+        };
+        let route = Route {
+            host,
+            port,
+            tls: target.tls,
+            proxy: proxy.as_ref(),
+            connect_timeout: self.connect_timeout,
+            #[cfg(feature = "rustls")]
+            tls_config: self.tls_config.clone(),
+            max_head: self.config.max_handshake_size(),
+            max_headers: self.config.max_headers(),
+        };
+        // The handshake's time starts once a TCP peer answered.
+        let deadline = std::cell::Cell::new(None);
+        let stream = route.open(|| {
+            let d = self.config.handshake_timeout().map(|t| Instant::now() + t);
+            deadline.set(d);
+            d
+        })?;
+        self.handshake_by(stream, &target, deadline.get())
     }
 
     /// Performs the client handshake over a connected stream (TCP, TLS, Unix socket, ...).
@@ -203,15 +269,16 @@ impl Dialer {
     /// RFC 6455; `Timeout` after [`Config::handshake_timeout`]. [`Error::Url`], [`Error::Io`].
     pub fn handshake<S: Stream>(&self, stream: S, url: &str) -> Result<(Conn<S>, Response)> {
         let target = Target::parse(url)?;
-        self.handshake_target(stream, &target)
+        let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
+        self.handshake_by(stream, &target, deadline)
     }
 
-    fn handshake_target<S: Stream>(
+    fn handshake_by<S: Stream>(
         &self,
         mut stream: S,
         target: &Target,
+        deadline: Option<Instant>,
     ) -> Result<(Conn<S>, Response)> {
-        let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
         let saved = SavedTimeouts::take(&stream);
         let result = self.exchange(&mut stream, target, deadline);
         saved.restore(&mut stream);
@@ -316,13 +383,14 @@ impl Dialer {
 /// # Errors
 ///
 /// As [`Dialer::dial`].
-pub fn dial(url: &str) -> Result<(Conn<TcpStream>, Response)> {
+pub fn dial(url: &str) -> Result<(Conn<MaybeTlsStream>, Response)> {
     Dialer::new().dial(url)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn targets() {
@@ -398,10 +466,12 @@ mod tests {
         assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     }
 
+    #[cfg(not(feature = "rustls"))]
     #[test]
     fn wss_without_tls_is_a_clear_error_not_a_connection() {
         let err = Dialer::new().dial("wss://127.0.0.1:1/").unwrap_err();
         assert!(matches!(err, Error::Url(UrlError::TlsUnsupported)), "{err}");
+        assert!(err.to_string().contains("rustls-tls-webpki-roots"), "{err}");
     }
 
     #[test]

@@ -457,8 +457,36 @@ impl Upgrader {
     /// [`Error::Handshake`] for a request that was refused (the HTTP error response has been
     /// sent) or that timed out or was cut short; [`Error::InvalidInput`] for a mistake of
     /// the request callback (answered 500); [`Error::Io`].
-    pub fn upgrade<S: Stream>(&self, mut stream: S) -> Result<Conn<S>> {
+    pub fn upgrade<S: Stream>(&self, stream: S) -> Result<Conn<S>> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
+        self.upgrade_by(stream, deadline)
+    }
+
+    /// Accepts TLS on `stream` (a `TcpStream`, say) with `acceptor`, then upgrades it as
+    /// [`upgrade`](Self::upgrade) does. The TLS handshake and the HTTP upgrade together
+    /// end within [`Config::handshake_timeout`]: a client that trickles its ClientHello
+    /// cannot hold the thread longer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when the TLS handshake fails (with what went wrong, e.g. the client
+    /// refused our certificate); [`HandshakeError::Timeout`] at the handshake timeout; as
+    /// [`upgrade`](Self::upgrade).
+    #[cfg(feature = "rustls")]
+    pub fn upgrade_tls<S: Stream>(
+        &self,
+        stream: S,
+        acceptor: &crate::TlsAcceptor,
+    ) -> Result<Conn<crate::TlsStream<S>>> {
+        let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
+        let saved = SavedTimeouts::take(&stream);
+        let mut tls = acceptor.accept(stream, deadline)?;
+        // The stream's own timeouts, as before the TLS handshake set its own.
+        saved.restore(&mut tls);
+        self.upgrade_by(tls, deadline)
+    }
+
+    fn upgrade_by<S: Stream>(&self, mut stream: S, deadline: Option<Instant>) -> Result<Conn<S>> {
         let saved = SavedTimeouts::take(&stream);
         let result = self.read_request(&mut stream, deadline);
         saved.restore(&mut stream);

@@ -1,0 +1,563 @@
+//! TLS with rustls: [`TlsStream`], a stream that is both [`Stream`] and [`Split`], so that a
+//! `wss://` connection splits into a reader half and a writer half like a plain one;
+//! [`TlsAcceptor`] for servers; the client's root certificates.
+//!
+//! The session is shared by the stream's handles and locked only to move bytes in and out of
+//! it, never across a blocking read or write of the transport: a reader blocked waiting for
+//! the peer never holds up the writer, and a writer blocked on a full socket never holds up
+//! the reader's decryption. Records leave in the order the session made them: whoever takes
+//! them out of the session holds the send lock until they are written, and anything the
+//! reader's decryption queued (a TLS 1.3 key update's answer) is sent by the holder before
+//! it lets go, or by the reader itself when no one holds it.
+//!
+//! Every TLS config wsio builds names its crypto provider (`ring`), so no process-wide
+//! default provider is needed.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{
+    ClientConfig, ClientConnection, Connection, RootCertStore, ServerConfig, ServerConnection,
+};
+
+use crate::error::{Error, HandshakeError, TlsError};
+use crate::split::Split;
+use crate::stream::{self, Stall, Stream};
+
+/// The most plaintext taken into the session per write: one write never queues more than
+/// this much ciphertext.
+const MAX_PLAINTEXT_PER_WRITE: usize = 64 << 10;
+
+/// How much ciphertext is read from the transport at a time.
+const READ_CHUNK: usize = 8 << 10;
+
+/// The crypto provider of every config wsio builds.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A TLS session shared by a stream's handles.
+struct Session {
+    conn: Mutex<Connection>,
+    /// Held while records are taken out of the session and written, so that they leave in
+    /// order. Holds the ciphertext a stalled write left unsent.
+    sending: Mutex<Vec<u8>>,
+}
+
+impl Session {
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sending(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.sending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes every record the session queued onto `unsent`.
+    fn take_records(&self, unsent: &mut Vec<u8>) -> io::Result<()> {
+        let mut conn = self.conn();
+        while conn.wants_write() {
+            conn.write_tls(unsent)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes `unsent` out, keeping what a stall or an error leaves.
+fn send(unsent: &mut Vec<u8>, io: &mut impl Write) -> io::Result<()> {
+    let mut written = 0;
+    let result = loop {
+        if written == unsent.len() {
+            break Ok(());
+        }
+        match io.write(&unsent[written..]) {
+            Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    unsent.drain(..written);
+    if unsent.is_empty() && unsent.capacity() > MAX_PLAINTEXT_PER_WRITE * 2 {
+        *unsent = Vec::new();
+    }
+    result
+}
+
+/// A TLS stream over a transport `S` (a `TcpStream`, or another `TlsStream` for `wss://`
+/// through an `https://` proxy).
+///
+/// It implements [`Stream`] (its timeouts and shutdown are the transport's; shutting down
+/// sends `close_notify` first) and, over a transport that splits, [`Split`]: the halves are
+/// `TlsStream`s over the transport's halves that share the session, so
+/// [`Conn::split`](crate::Conn::split) works over TLS as over TCP.
+pub struct TlsStream<S> {
+    io: S,
+    session: Arc<Session>,
+    /// Ciphertext read from `io` that the session has not taken yet.
+    incoming: Vec<u8>,
+}
+
+impl<S> TlsStream<S> {
+    fn new(io: S, conn: Connection) -> TlsStream<S> {
+        TlsStream {
+            io,
+            session: Arc::new(Session {
+                conn: Mutex::new(conn),
+                sending: Mutex::new(Vec::new()),
+            }),
+            incoming: Vec::new(),
+        }
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// The protocol the handshake agreed through ALPN, if any.
+    pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
+        self.session.conn().alpn_protocol().map(<[u8]>::to_vec)
+    }
+}
+
+impl<S: Read + Write> TlsStream<S> {
+    /// Sends what the session queued, unless another handle is sending (it sends it before
+    /// it lets go).
+    fn send_queued(&mut self) -> io::Result<()> {
+        let mut unsent = match self.session.sending.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(()),
+        };
+        self.session.take_records(&mut unsent)?;
+        send(&mut unsent, &mut self.io)
+    }
+
+    /// Sends what the session queued and what was left unsent, then makes sure nothing the
+    /// reader queued meanwhile is stranded.
+    fn send_all(&mut self) -> io::Result<()> {
+        loop {
+            {
+                let mut unsent = self.session.sending();
+                self.session.take_records(&mut unsent)?;
+                send(&mut unsent, &mut self.io)?;
+            }
+            if !self.session.conn().wants_write() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Feeds ciphertext to the session and processes it; `Ok(false)` when the session took
+    /// none (its buffer is full of records to process first).
+    fn feed(&mut self) -> io::Result<bool> {
+        let mut conn = self.session.conn();
+        let mut rest = &self.incoming[..];
+        let taken = match conn.read_tls(&mut rest) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Other => 0,
+            Err(e) => return Err(e),
+        };
+        self.incoming.drain(..taken);
+        let processed = conn.process_new_packets();
+        let wants_write = conn.wants_write();
+        drop(conn);
+        if let Err(e) = processed {
+            // The session queued an alert for the peer: best effort.
+            let _ = self.send_queued();
+            return Err(tls_io_error(e));
+        }
+        if wants_write {
+            self.send_queued()?;
+        }
+        Ok(taken > 0)
+    }
+
+    /// Reads ciphertext from the transport: `Ok(0)` at its end.
+    fn fill(&mut self) -> io::Result<usize> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = self.io.read(&mut chunk)?;
+        self.incoming.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    }
+}
+
+impl<S: Stream> TlsStream<S> {
+    /// Drives the handshake to its end, before `deadline` (with a transport that can time
+    /// out). A failure says what went wrong.
+    fn handshake(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
+        let timed_out = || Error::Handshake(HandshakeError::Timeout);
+        let io_error = |e: io::Error, armed: bool| match stream::stall(&e, armed) {
+            Some(Stall::TimedOut) => timed_out(),
+            _ => Error::from(e),
+        };
+        loop {
+            let (handshaking, wants_write) = {
+                let conn = self.session.conn();
+                (conn.is_handshaking(), conn.wants_write())
+            };
+            if wants_write {
+                let left = arm(deadline)?;
+                self.io_write_timeout(left)?;
+                self.send_all().map_err(|e| io_error(e, left.is_some()))?;
+            }
+            if !handshaking {
+                return Ok(());
+            }
+            if !self.incoming.is_empty() && self.feed().map_err(Error::from)? {
+                continue;
+            }
+            let left = arm(deadline)?;
+            self.io_read_timeout(left)?;
+            match self.fill() {
+                Ok(0) => {
+                    // Tell the session, which may have an alert to report.
+                    let _ = self.session.conn().read_tls(&mut &[][..]);
+                    self.feed().map_err(Error::from)?;
+                    return Err(HandshakeError::Eof.into());
+                }
+                Ok(_) => {
+                    self.feed().map_err(Error::from)?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e, left.is_some())),
+            }
+        }
+    }
+
+    fn io_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.io.set_read_timeout(timeout).map_err(Error::Io)
+    }
+
+    fn io_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
+        self.io.set_write_timeout(timeout).map_err(Error::Io)
+    }
+}
+
+/// The time left before `deadline`, or the handshake's timeout error.
+fn arm(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
+    match deadline {
+        None => Ok(None),
+        Some(d) => stream::remaining(d)
+            .map(Some)
+            .ok_or(Error::Handshake(HandshakeError::Timeout)),
+    }
+}
+
+impl<S: Read + Write> Read for TlsStream<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match self.session.conn().reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if !self.incoming.is_empty() && self.feed()? {
+                continue;
+            }
+            match self.fill() {
+                Ok(0) => {
+                    // The transport ended: the session says whether cleanly (close_notify).
+                    let mut conn = self.session.conn();
+                    let _ = conn.read_tls(&mut &[][..]);
+                    conn.process_new_packets().map_err(tls_io_error)?;
+                    return conn.reader().read(buf);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl<S: Read + Write> Write for TlsStream<S> {
+    /// Takes up to 64 KiB of `buf` into the session and sends the records. A write that
+    /// stalls or fails after the session took the plaintext keeps the records and reports
+    /// the plaintext taken (the next write or flush sends them first, or reports the
+    /// failure); one that stalls before takes nothing.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut unsent = self.session.sending();
+        send(&mut unsent, &mut self.io)?;
+        let taken = {
+            let mut conn = self.session.conn();
+            let n = conn
+                .writer()
+                .write(&buf[..buf.len().min(MAX_PLAINTEXT_PER_WRITE)])?;
+            while conn.wants_write() {
+                conn.write_tls(&mut *unsent)?;
+            }
+            n
+        };
+        let _ = send(&mut unsent, &mut self.io);
+        drop(unsent);
+        if self.session.conn().wants_write() {
+            let _ = self.send_all();
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_all()?;
+        self.io.flush()
+    }
+}
+
+impl<S: Stream> Stream for TlsStream<S> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.io.set_read_timeout(timeout)
+    }
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        self.io.read_timeout()
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.io.set_write_timeout(timeout)
+    }
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        self.io.write_timeout()
+    }
+    /// Sends `close_notify` (within the write timeout, best effort), then shuts the
+    /// transport down.
+    fn shutdown(&mut self) -> io::Result<()> {
+        self.session.conn().send_close_notify();
+        let _ = self.send_all();
+        self.io.shutdown()
+    }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.peer_addr()
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
+}
+
+impl<S: Split> Split for TlsStream<S> {
+    type Reader = TlsStream<S::Reader>;
+    type Writer = TlsStream<S::Writer>;
+
+    /// Two streams over the transport's halves that share the session.
+    fn split(self) -> io::Result<(TlsStream<S::Reader>, TlsStream<S::Writer>)> {
+        let (reader, writer) = self.io.split()?;
+        Ok((
+            TlsStream {
+                io: reader,
+                session: Arc::clone(&self.session),
+                incoming: self.incoming,
+            },
+            TlsStream {
+                io: writer,
+                session: self.session,
+                incoming: Vec::new(),
+            },
+        ))
+    }
+
+    fn reunite(reader: TlsStream<S::Reader>, writer: TlsStream<S::Writer>) -> TlsStream<S> {
+        TlsStream {
+            io: S::reunite(reader.io, writer.io),
+            session: reader.session,
+            incoming: reader.incoming,
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for TlsStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("io", &self.io)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects TLS as a client over `io` to `host` (a name or an IP address, for SNI and the
+/// certificate check), within `deadline`.
+pub(crate) fn connect<S: Stream>(
+    io: S,
+    config: Arc<ClientConfig>,
+    host: &str,
+    deadline: Option<Instant>,
+) -> Result<TlsStream<S>, Error> {
+    let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
+        .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
+        .to_owned();
+    let conn = ClientConnection::new(config, name).map_err(tls_error)?;
+    let mut stream = TlsStream::new(io, conn.into());
+    stream.handshake(deadline)?;
+    Ok(stream)
+}
+
+/// The client config a [`Dialer`](crate::Dialer) uses when it was given none: the platform's
+/// roots and Mozilla's, as the build's features provide, with wsio's crypto provider. Made
+/// once.
+pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, Error> {
+    static CONFIG: OnceLock<Result<Arc<ClientConfig>, TlsError>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = root_certificates();
+            if roots.is_empty() {
+                return Err(TlsError::NoRootCertificates);
+            }
+            client_config(roots).map(Arc::new)
+        })
+        .clone()
+        .map_err(Error::Tls)
+}
+
+/// A client config that trusts `roots`, with wsio's crypto provider.
+pub(crate) fn client_config(roots: RootCertStore) -> Result<ClientConfig, TlsError> {
+    Ok(ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Other(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The roots the build's features provide.
+fn root_certificates() -> RootCertStore {
+    #[allow(unused_mut)]
+    let mut roots = RootCertStore::empty();
+    #[cfg(feature = "rustls-tls-native-roots")]
+    {
+        let native = rustls_native_certs::load_native_certs();
+        roots.add_parsable_certificates(native.certs);
+    }
+    #[cfg(feature = "rustls-tls-webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    roots
+}
+
+/// Accepts TLS connections for a server, with a `rustls::ServerConfig`; hand its streams to
+/// an [`Upgrader`](crate::Upgrader) with
+/// [`Upgrader::upgrade_tls`](crate::Upgrader::upgrade_tls), which bounds the TLS handshake
+/// and the HTTP upgrade together by the handshake timeout.
+///
+/// ```no_run
+/// use std::net::TcpListener;
+/// use wsio::{TlsAcceptor, Upgrader};
+///
+/// let acceptor = TlsAcceptor::from_pem_files("cert.pem", "key.pem")?;
+/// let upgrader = Upgrader::new();
+/// let listener = TcpListener::bind("127.0.0.1:9443")?;
+/// let (tcp, _) = listener.accept()?;
+/// let mut conn = upgrader.upgrade_tls(tcp, &acceptor)?;
+/// conn.write_text("hello over wss://")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TlsAcceptor {
+    config: Arc<ServerConfig>,
+}
+
+impl TlsAcceptor {
+    /// An acceptor with your own config (client certificates, several names, ...). Build it
+    /// with a crypto provider named (`ServerConfig::builder_with_provider`) unless your
+    /// program installs a process-wide default.
+    pub fn new(config: Arc<ServerConfig>) -> TlsAcceptor {
+        TlsAcceptor { config }
+    }
+
+    /// An acceptor for one certificate chain and its private key, read from PEM files
+    /// (the chain's first certificate is the server's own), with wsio's crypto provider and
+    /// ALPN `http/1.1`.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Load`] when a file cannot be read or holds no certificate or key, or the
+    /// key does not match.
+    pub fn from_pem_files(
+        cert_chain: impl AsRef<Path>,
+        private_key: impl AsRef<Path>,
+    ) -> Result<TlsAcceptor, Error> {
+        let (cert_chain, private_key) = (cert_chain.as_ref(), private_key.as_ref());
+        let certs = CertificateDer::pem_file_iter(cert_chain)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| {
+                TlsError::Load(format!("certificates from {}: {e}", cert_chain.display()))
+            })?;
+        if certs.is_empty() {
+            return Err(TlsError::Load(format!(
+                "certificates from {}: none found",
+                cert_chain.display()
+            ))
+            .into());
+        }
+        let key = PrivateKeyDer::from_pem_file(private_key).map_err(|e| {
+            TlsError::Load(format!("a private key from {}: {e}", private_key.display()))
+        })?;
+        TlsAcceptor::from_der(certs, key)
+    }
+
+    /// As [`from_pem_files`](Self::from_pem_files), from DER values in memory.
+    ///
+    /// # Errors
+    ///
+    /// [`TlsError::Load`] when the key does not match the certificate or is not supported.
+    pub fn from_der(
+        cert_chain: Vec<CertificateDer<'static>>,
+        private_key: PrivateKeyDer<'static>,
+    ) -> Result<TlsAcceptor, Error> {
+        let mut config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Other(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(cert_chain, private_key)
+            .map_err(|e| TlsError::Load(format!("the certificate and key: {e}")))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(TlsAcceptor::new(Arc::new(config)))
+    }
+
+    /// The TLS handshake as a server over `io`, before `deadline`.
+    pub(crate) fn accept<S: Stream>(
+        &self,
+        io: S,
+        deadline: Option<Instant>,
+    ) -> Result<TlsStream<S>, Error> {
+        let conn = ServerConnection::new(Arc::clone(&self.config)).map_err(tls_error)?;
+        let mut stream = TlsStream::new(io, conn.into());
+        stream.handshake(deadline)?;
+        Ok(stream)
+    }
+}
+
+impl fmt::Debug for TlsAcceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsAcceptor").finish_non_exhaustive()
+    }
+}
+
+/// What a rustls error means for wsio's user.
+pub(crate) fn tls_error(e: rustls::Error) -> TlsError {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => TlsError::UnknownIssuer,
+            C::NotValidForName => TlsError::NameMismatch {
+                expected: String::new(),
+            },
+            C::NotValidForNameContext { expected, .. } => TlsError::NameMismatch {
+                expected: expected.to_str().into_owned(),
+            },
+            C::Expired | C::ExpiredContext { .. } => TlsError::Expired,
+            C::NotValidYet | C::NotValidYetContext { .. } => TlsError::NotYetValid,
+            C::Revoked => TlsError::Revoked,
+            other => TlsError::BadCertificate(format!("{other:?}")),
+        },
+        rustls::Error::AlertReceived(alert) => TlsError::AlertReceived(format!("{alert:?}")),
+        other => TlsError::Other(other.to_string()),
+    }
+}
+
+/// A rustls error carried through `io::Error` as wsio's typed error, which
+/// `wsio::Error::from` recovers.
+fn tls_io_error(e: rustls::Error) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Error::Tls(tls_error(e)))
+}
