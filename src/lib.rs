@@ -252,6 +252,9 @@ pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf}
 pub use stream::Stream;
 pub use transport::MaybeTlsStream;
 pub use transport::proxy::Proxy;
+/// TLS (with the `rustls` feature): the stream, the server's acceptor, client configs.
+#[cfg(feature = "rustls")]
+pub use transport::tls;
 #[cfg(feature = "rustls")]
 pub use transport::tls::{TlsAcceptor, TlsStream};
 

@@ -5,7 +5,7 @@
 
 pub(crate) mod proxy;
 #[cfg(feature = "rustls")]
-pub(crate) mod tls;
+pub mod tls;
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};

@@ -1,4 +1,4 @@
-//! TLS with rustls: [`TlsStream`], a stream that is both [`Stream`] and [`Split`], so that a
+//! TLS with rustls (the `rustls` feature): [`TlsStream`], a stream that is both [`Stream`] and [`Split`], so that a
 //! `wss://` connection splits into a reader half and a writer half like a plain one;
 //! [`TlsAcceptor`] for servers; the client's root certificates.
 //!
@@ -395,6 +395,51 @@ pub(crate) fn connect<S: Stream>(
     Ok(stream)
 }
 
+/// A client config that trusts the roots of the build's features (the platform's with
+/// `rustls-tls-native-roots`, Mozilla's with `rustls-tls-webpki-roots`) and `extra_roots`
+/// (a private CA's certificate, say), with wsio's crypto provider: for
+/// [`Dialer::tls_config`](crate::Dialer::tls_config).
+///
+/// ```no_run
+/// let ca = wsio::tls::certificates_from_pem_file("ca.pem")?;
+/// let dialer = wsio::Dialer::new().tls_config(wsio::tls::client_config(ca)?);
+/// # Ok::<(), wsio::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`TlsError::NoRootCertificates`] when there are no roots at all.
+pub fn client_config(
+    extra_roots: impl IntoIterator<Item = CertificateDer<'static>>,
+) -> Result<Arc<ClientConfig>, Error> {
+    let mut roots = root_certificates();
+    roots.add_parsable_certificates(extra_roots);
+    if roots.is_empty() {
+        return Err(TlsError::NoRootCertificates.into());
+    }
+    Ok(Arc::new(client_config_for(roots)?))
+}
+
+/// The certificates in a PEM file (a CA's, or a chain).
+///
+/// # Errors
+///
+/// [`TlsError::Load`] when the file cannot be read or holds no certificate.
+pub fn certificates_from_pem_file(
+    path: impl AsRef<Path>,
+) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let path = path.as_ref();
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TlsError::Load(format!("certificates from {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(
+            TlsError::Load(format!("certificates from {}: none found", path.display())).into(),
+        );
+    }
+    Ok(certs)
+}
+
 /// The client config a [`Dialer`](crate::Dialer) uses when it was given none: the platform's
 /// roots and Mozilla's, as the build's features provide, with wsio's crypto provider. Made
 /// once.
@@ -406,14 +451,14 @@ pub(crate) fn default_client_config() -> Result<Arc<ClientConfig>, Error> {
             if roots.is_empty() {
                 return Err(TlsError::NoRootCertificates);
             }
-            client_config(roots).map(Arc::new)
+            client_config_for(roots).map(Arc::new)
         })
         .clone()
         .map_err(Error::Tls)
 }
 
 /// A client config that trusts `roots`, with wsio's crypto provider.
-pub(crate) fn client_config(roots: RootCertStore) -> Result<ClientConfig, TlsError> {
+fn client_config_for(roots: RootCertStore) -> Result<ClientConfig, TlsError> {
     Ok(ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Other(e.to_string()))?
@@ -478,18 +523,7 @@ impl TlsAcceptor {
         private_key: impl AsRef<Path>,
     ) -> Result<TlsAcceptor, Error> {
         let (cert_chain, private_key) = (cert_chain.as_ref(), private_key.as_ref());
-        let certs = CertificateDer::pem_file_iter(cert_chain)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| {
-                TlsError::Load(format!("certificates from {}: {e}", cert_chain.display()))
-            })?;
-        if certs.is_empty() {
-            return Err(TlsError::Load(format!(
-                "certificates from {}: none found",
-                cert_chain.display()
-            ))
-            .into());
-        }
+        let certs = certificates_from_pem_file(cert_chain)?;
         let key = PrivateKeyDer::from_pem_file(private_key).map_err(|e| {
             TlsError::Load(format!("a private key from {}: {e}", private_key.display()))
         })?;
