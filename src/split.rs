@@ -116,7 +116,11 @@ pub struct ReadHalf<S: Split> {
 }
 
 /// The writing half of a split [`Conn`]. Its write calls hold the write side only while
-/// they write, so the reader's pongs can go out between a streamed message's frames.
+/// they write, so the reader's pongs can go out between a streamed message's frames. The
+/// reader half never waits for it: a pong due while a whole message is being written goes
+/// out right after that message. To keep pongs flowing during a very long send (a peer with
+/// a short pong timeout on a slow link), stream it with [`next_writer`](Self::next_writer):
+/// pongs go out between its writes.
 pub struct WriteHalf<S: Split> {
     writer: SharedWriter<S::Writer>,
     info: Arc<HalfInfo>,

@@ -480,7 +480,7 @@ impl Upgrader {
     ) -> Result<Conn<crate::TlsStream<S>>> {
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
         let saved = SavedTimeouts::take(&stream);
-        let mut tls = acceptor.accept(stream, deadline)?;
+        let mut tls = acceptor.accept_before(stream, deadline)?;
         // The stream's own timeouts, as before the TLS handshake set its own.
         saved.restore(&mut tls);
         self.upgrade_by(tls, deadline)

@@ -90,6 +90,14 @@ fn send(unsent: &mut Vec<u8>, io: &mut impl Write) -> io::Result<()> {
     result
 }
 
+/// Whether `e` leaves the transport usable: a timeout, or a stream that would block.
+fn is_stall(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 /// A TLS stream over a transport `S` (a `TcpStream`, or another `TlsStream` for `wss://`
 /// through an `https://` proxy).
 ///
@@ -119,6 +127,12 @@ impl<S> TlsStream<S> {
     /// The transport.
     pub fn get_ref(&self) -> &S {
         &self.io
+    }
+
+    /// The transport, for its settings. Reading or writing it directly corrupts the TLS
+    /// session.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.io
     }
 
     /// The protocol the handshake agreed through ALPN, if any.
@@ -190,8 +204,35 @@ impl<S: Read + Write> TlsStream<S> {
 }
 
 impl<S: Stream> TlsStream<S> {
-    /// Drives the handshake to its end, before `deadline` (with a transport that can time
-    /// out). A failure says what went wrong.
+    /// Connects TLS as a client over `io` (a stream you opened: a `TcpStream`, a Unix
+    /// socket, ...) to `host`, a name or an IP address, which is sent as SNI and checked
+    /// against the server's certificate. Then [`Dialer::handshake`](crate::Dialer::handshake)
+    /// upgrades it to WebSocket. The handshake is bounded by the timeouts `io` has.
+    ///
+    /// ```no_run
+    /// use std::net::TcpStream;
+    /// use std::time::Duration;
+    /// use wsio::{Dialer, TlsStream};
+    ///
+    /// let tcp = TcpStream::connect("example.com:443")?;
+    /// tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    /// let config = wsio::tls::client_config([])?;
+    /// let tls = TlsStream::connect(tcp, config, "example.com")?;
+    /// let (mut conn, _) = Dialer::new().handshake(tls, "wss://example.com/feed")?;
+    /// conn.write_text("hello")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when the handshake fails (the server's certificate, an alert), an
+    /// I/O error from the stream, [`HandshakeError::Eof`] when it ends first.
+    pub fn connect(io: S, config: Arc<ClientConfig>, host: &str) -> Result<TlsStream<S>, Error> {
+        connect(io, config, host, None)
+    }
+
+    /// Drives the handshake to its end, before `deadline` (which sets the transport's
+    /// timeouts; without one they are left as they are). A failure says what went wrong.
     fn handshake(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
         let timed_out = || Error::Handshake(HandshakeError::Timeout);
         let io_error = |e: io::Error, armed: bool| match stream::stall(&e, armed) {
@@ -204,9 +245,8 @@ impl<S: Stream> TlsStream<S> {
                 (conn.is_handshaking(), conn.wants_write())
             };
             if wants_write {
-                let left = arm(deadline)?;
-                self.io_write_timeout(left)?;
-                self.send_all().map_err(|e| io_error(e, left.is_some()))?;
+                let armed = self.arm(deadline, Direction::Write)?;
+                self.send_all().map_err(|e| io_error(e, armed))?;
             }
             if !handshaking {
                 return Ok(());
@@ -214,8 +254,7 @@ impl<S: Stream> TlsStream<S> {
             if !self.incoming.is_empty() && self.feed().map_err(Error::from)? {
                 continue;
             }
-            let left = arm(deadline)?;
-            self.io_read_timeout(left)?;
+            let armed = self.arm(deadline, Direction::Read)?;
             match self.fill() {
                 Ok(0) => {
                     // Tell the session, which may have an alert to report.
@@ -227,28 +266,31 @@ impl<S: Stream> TlsStream<S> {
                     self.feed().map_err(Error::from)?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error(e, left.is_some())),
+                Err(e) => return Err(io_error(e, armed)),
             }
         }
     }
 
-    fn io_read_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        self.io.set_read_timeout(timeout).map_err(Error::Io)
-    }
-
-    fn io_write_timeout(&mut self, timeout: Option<Duration>) -> Result<(), Error> {
-        self.io.set_write_timeout(timeout).map_err(Error::Io)
+    /// Sets the transport's timeout in `direction` to what is left before `deadline`, if
+    /// there is one: whether a timeout was armed.
+    fn arm(&mut self, deadline: Option<Instant>, direction: Direction) -> Result<bool, Error> {
+        let Some(deadline) = deadline else {
+            return Ok(false);
+        };
+        let left = stream::remaining(deadline).ok_or(Error::Handshake(HandshakeError::Timeout))?;
+        match direction {
+            Direction::Read => self.io.set_read_timeout(Some(left)),
+            Direction::Write => self.io.set_write_timeout(Some(left)),
+        }
+        .map_err(Error::Io)?;
+        Ok(true)
     }
 }
 
-/// The time left before `deadline`, or the handshake's timeout error.
-fn arm(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
-    match deadline {
-        None => Ok(None),
-        Some(d) => stream::remaining(d)
-            .map(Some)
-            .ok_or(Error::Handshake(HandshakeError::Timeout)),
-    }
+/// Which of the transport's timeouts to arm.
+enum Direction {
+    Read,
+    Write,
 }
 
 impl<S: Read + Write> Read for TlsStream<S> {
@@ -282,9 +324,10 @@ impl<S: Read + Write> Read for TlsStream<S> {
 
 impl<S: Read + Write> Write for TlsStream<S> {
     /// Takes up to 64 KiB of `buf` into the session and sends the records. A write that
-    /// stalls or fails after the session took the plaintext keeps the records and reports
-    /// the plaintext taken (the next write or flush sends them first, or reports the
-    /// failure); one that stalls before takes nothing.
+    /// stalls (times out, would block) after the session took the plaintext keeps the
+    /// records and reports the plaintext taken: the next write or flush sends them first,
+    /// or reports the stall. One that stalls before takes nothing. Any other error is
+    /// reported at once.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut unsent = self.session.sending();
         send(&mut unsent, &mut self.io)?;
@@ -298,12 +341,17 @@ impl<S: Read + Write> Write for TlsStream<S> {
             }
             n
         };
-        let _ = send(&mut unsent, &mut self.io);
+        let sent = send(&mut unsent, &mut self.io);
         drop(unsent);
-        if self.session.conn().wants_write() {
-            let _ = self.send_all();
+        let more = self.session.conn().wants_write();
+        let sent = sent.and_then(|()| if more { self.send_all() } else { Ok(()) });
+        match sent {
+            // The records wait for the next write or flush, which reports the stall.
+            Err(e) if is_stall(&e) => Ok(taken),
+            // A broken transport: the session is of no more use.
+            Err(e) => Err(e),
+            Ok(()) => Ok(taken),
         }
-        Ok(taken)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -549,8 +597,20 @@ impl TlsAcceptor {
         Ok(TlsAcceptor::new(Arc::new(config)))
     }
 
+    /// The TLS handshake as a server over `io`, bounded by the timeouts `io` has. Most
+    /// servers want [`Upgrader::upgrade_tls`](crate::Upgrader::upgrade_tls) instead, which
+    /// bounds it and the HTTP upgrade together by the handshake timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when the handshake fails, an I/O error from the stream,
+    /// [`HandshakeError::Eof`] when it ends first.
+    pub fn accept<S: Stream>(&self, io: S) -> Result<TlsStream<S>, Error> {
+        self.accept_before(io, None)
+    }
+
     /// The TLS handshake as a server over `io`, before `deadline`.
-    pub(crate) fn accept<S: Stream>(
+    pub(crate) fn accept_before<S: Stream>(
         &self,
         io: S,
         deadline: Option<Instant>,

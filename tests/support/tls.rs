@@ -102,3 +102,31 @@ impl ServerCert {
         TlsAcceptor::from_der(self.chain.clone(), key).unwrap()
     }
 }
+
+/// A wss:// connection over loopback: wsio's server end (with `server_config`) and wsio's
+/// client end (with `client_config`), a certificate for `localhost` from a fresh CA.
+pub fn pair(
+    server_config: wsio::Config,
+    client_config: wsio::Config,
+) -> (
+    wsio::Conn<wsio::TlsStream<std::net::TcpStream>>,
+    wsio::Conn<wsio::MaybeTlsStream>,
+) {
+    let ca = TestCa::new();
+    let acceptor = ca.server(&["localhost"]).acceptor();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        wsio::Upgrader::new()
+            .config(server_config)
+            .upgrade_tls(stream, &acceptor)
+            .unwrap()
+    });
+    let (client, _) = ca
+        .dialer()
+        .config(client_config)
+        .dial(&format!("wss://localhost:{port}/"))
+        .unwrap();
+    (server.join().unwrap(), client)
+}
