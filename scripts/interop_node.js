@@ -1,13 +1,16 @@
 // Node's `ws` against a wsio echo server: text and binary echoes up to 16 MiB, a
-// subprotocol offered, permessage-deflate on or off.
+// subprotocol offered, permessage-deflate on or off, over wss:// trusting a test CA.
 //
-//   node interop_node.js URL --deflate|--no-deflate
+//   node interop_node.js URL --deflate|--no-deflate [--ca CA.pem]
 //
 // Exits 1 on any mismatch.
+const fs = require("fs");
 const WebSocket = require("ws");
 
-const [url, mode] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const [url, mode] = args;
 const deflate = mode === "--deflate";
+const ca = args.includes("--ca") ? fs.readFileSync(args[args.indexOf("--ca") + 1]) : undefined;
 const sizes = [0, 1, 125, 126, 65535, 65536, 1000000, 16 << 20];
 
 function payload(i, size) {
@@ -23,6 +26,7 @@ function fail(why) {
 const ws = new WebSocket(url, ["chat", "other"], {
   perMessageDeflate: deflate,
   maxPayload: 64 << 20,
+  ca,
 });
 const queue = [];
 let waiting = null;
@@ -58,7 +62,7 @@ ws.on("open", async () => {
   ws.on("close", (code) => {
     if (code !== 1000) fail("closed with " + code);
     console.log(
-      "node ws (" + (deflate ? "deflate" : "no deflate") + "): " + matched +
+      "node ws (" + (deflate ? "deflate" : "no deflate") + ", " + url.split(":")[0] + "): " + matched +
         " echoes matched up to 16 MiB, subprotocol " + ws.protocol +
         ", extensions: " + (ws.extensions || "none")
     );
