@@ -153,7 +153,7 @@ impl fmt::Display for Error {
             Error::Handshake(e) => write!(f, "handshake failed: {e}"),
             Error::Url(e) => write!(f, "bad url: {e}"),
             Error::Tls(e) => write!(f, "tls: {e}"),
-            Error::Proxy(e) => write!(f, "proxy: {e}"),
+            Error::Proxy(e) => write!(f, "{e}"),
             #[cfg(feature = "serde")]
             Error::Json(e) => write!(f, "json: {e}"),
         }
@@ -701,7 +701,15 @@ pub enum ProxyError {
 impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProxyError::Refused { status } => write!(f, "the proxy refused with status {status}"),
+            ProxyError::Refused { status } => {
+                let why = match status {
+                    401 | 407 => " (credentials missing or refused)",
+                    403 => " (not allowed)",
+                    502..=504 => " (it could not reach the server)",
+                    _ => "",
+                };
+                write!(f, "the proxy refused with status {status}{why}")
+            }
             ProxyError::SocksRefused(code) => {
                 let why = match code {
                     1 => "general failure",

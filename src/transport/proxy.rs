@@ -124,10 +124,19 @@ impl Proxy {
     /// (`localhost`, 127.0.0.0/8, `::1`), which is never reached through an environment
     /// proxy.
     pub(crate) fn from_env(host: &str, tls: bool) -> Result<Option<Proxy>, Error> {
+        Proxy::from_vars(host, tls, |name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read through `lookup`.
+    fn from_vars(
+        host: &str,
+        tls: bool,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Proxy>, Error> {
         let var = |names: [&str; 2]| {
             names
                 .iter()
-                .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+                .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
         };
         if is_loopback(host) {
             return Ok(None);
@@ -442,7 +451,10 @@ impl<S: Stream> Deadlined<'_, S> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+
     use super::*;
+    use crate::testing::{PipeEnd, pipe};
 
     #[test]
     fn proxy_urls_parse_with_default_ports_and_decoded_credentials() {
@@ -510,5 +522,235 @@ mod tests {
             assert!(is_loopback(host), "{host}");
         }
         assert!(!is_loopback("example.com"));
+    }
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn chosen(host: &str, tls: bool, vars: &[(&str, &str)]) -> Option<String> {
+        Proxy::from_vars(host, tls, env(vars))
+            .unwrap()
+            .map(|p| p.to_string())
+    }
+
+    #[test]
+    fn the_environment_names_the_proxy_by_scheme_with_all_proxy_as_fallback() {
+        let vars = [
+            ("http_proxy", "http://plain:1"),
+            ("HTTPS_PROXY", "http://secure:2"),
+            ("all_proxy", "socks5h://any:3"),
+        ];
+        assert_eq!(chosen("h.example", false, &vars).unwrap(), "http://plain:1");
+        assert_eq!(chosen("h.example", true, &vars).unwrap(), "http://secure:2");
+        assert_eq!(
+            chosen("h.example", true, &vars[..1]).as_deref(),
+            None,
+            "http_proxy is not for wss://"
+        );
+        assert_eq!(
+            chosen("h.example", true, &[vars[0], vars[2]]).unwrap(),
+            "socks5h://any:3"
+        );
+        // Lower case first; blank counts as unset.
+        let both = [
+            ("http_proxy", "http://lower:1"),
+            ("HTTP_PROXY", "http://upper:2"),
+        ];
+        assert_eq!(chosen("h.example", false, &both).unwrap(), "http://lower:1");
+        let blank = [("http_proxy", " "), ("HTTP_PROXY", "http://upper:2")];
+        assert_eq!(
+            chosen("h.example", false, &blank).unwrap(),
+            "http://upper:2"
+        );
+    }
+
+    #[test]
+    fn no_proxy_and_loopback_bypass_the_environments_proxy() {
+        let vars = [
+            ("all_proxy", "http://p:1"),
+            ("NO_PROXY", ".corp, 10.0.0.0/8"),
+        ];
+        assert_eq!(chosen("git.corp", false, &vars), None);
+        assert_eq!(chosen("10.2.3.4", true, &vars), None);
+        assert!(chosen("example.com", false, &vars).is_some());
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            assert_eq!(chosen(host, false, &vars[..1]), None, "{host}");
+        }
+        // A proxy URL that does not parse is an error, not a direct connection.
+        assert!(Proxy::from_vars("example.com", false, env(&[("all_proxy", "ftp://x")])).is_err());
+    }
+
+    /// Runs `connect` against a proxy that follows `script`: for each step, it reads that
+    /// many bytes (0: an HTTP head) and answers. Returns the result and all it read.
+    fn against(
+        script: &'static [(usize, &'static [u8])],
+        connect: impl FnOnce(&mut PipeEnd) -> Result<(), Error>,
+    ) -> (Result<(), Error>, Vec<u8>) {
+        let (mut ours, mut proxy) = pipe();
+        let peer = std::thread::spawn(move || {
+            let mut request = Vec::new();
+            for &(len, answer) in script {
+                let start = request.len();
+                let mut byte = [0u8; 1];
+                while (len == 0 && !request.ends_with(b"\r\n\r\n"))
+                    || (len > 0 && request.len() < start + len)
+                {
+                    if proxy.read(&mut byte).unwrap_or(0) == 0 {
+                        return request;
+                    }
+                    request.push(byte[0]);
+                }
+                let _ = proxy.write_all(answer);
+            }
+            request
+        });
+        let result = connect(&mut ours);
+        (result, peer.join().unwrap())
+    }
+
+    fn http(ours: &mut PipeEnd, proxy: &str) -> Result<(), Error> {
+        let proxy = Proxy::parse(proxy).unwrap();
+        http_connect(ours, &proxy, "server.example", 443, 8192, 64, None)
+    }
+
+    #[test]
+    fn http_connect_sends_basic_credentials_decoded_and_reports_a_refusal_without_them() {
+        let (result, request) = against(
+            &[(
+                0,
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            )],
+            |ours| http(ours, "http://alice:s3cr%40t@proxy:3128"),
+        );
+        let request = String::from_utf8(request).unwrap();
+        assert!(
+            request.starts_with("CONNECT server.example:443 HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request.contains("Host: server.example:443\r\n"),
+            "{request}"
+        );
+        let credentials = BASE64.encode("alice:s3cr@t");
+        assert!(
+            request.contains(&format!("Proxy-Authorization: Basic {credentials}\r\n")),
+            "{request}"
+        );
+        let err = result.unwrap_err();
+        assert!(
+            matches!(err, Error::Proxy(ProxyError::Refused { status: 407 })),
+            "{err}"
+        );
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("alice") && !shown.contains("s3cr"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn http_connect_opens_the_tunnel_on_2xx_only() {
+        let (ok, request) = against(
+            &[(0, b"HTTP/1.1 200 Connection established\r\n\r\n")],
+            |o| http(o, "http://proxy:3128"),
+        );
+        ok.unwrap();
+        assert!(
+            !String::from_utf8(request)
+                .unwrap()
+                .contains("Proxy-Authorization")
+        );
+        let (bad_gateway, _) = against(&[(0, b"HTTP/1.1 502 Bad Gateway\r\n\r\n")], |o| {
+            http(o, "http://proxy:3128")
+        });
+        assert!(matches!(
+            bad_gateway,
+            Err(Error::Proxy(ProxyError::Refused { status: 502 }))
+        ));
+        let (early, _) = against(&[(0, b"HTTP/1.1 200 OK\r\n\r\nhello")], |o| {
+            http(o, "http://proxy:3128")
+        });
+        assert!(matches!(early, Err(Error::Proxy(ProxyError::Malformed(_)))));
+        let (not_http, _) = against(&[(0, b"SSH-2.0-OpenSSH\r\n\r\n")], |o| {
+            http(o, "http://proxy:3128")
+        });
+        assert!(matches!(
+            not_http,
+            Err(Error::Proxy(ProxyError::Malformed(_)))
+        ));
+    }
+
+    fn socks(ours: &mut PipeEnd, proxy: &str, host: &str) -> Result<(), Error> {
+        socks5_connect(ours, &Proxy::parse(proxy).unwrap(), host, 8080, None)
+    }
+
+    #[test]
+    fn socks5h_sends_the_name_and_authenticates_with_username_and_password() {
+        // Method 2 chosen, auth ok, connect ok with an IPv4 bound address.
+        let script: &[(usize, &[u8])] = &[
+            (4, &[5, 2]),
+            (12, &[1, 0]),
+            (21, &[5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90]),
+        ];
+        let (result, request) = against(script, |o| {
+            socks(o, "socks5h://alice:pass@p", "server.example")
+        });
+        result.unwrap();
+        let mut expected = vec![5, 2, 0, 2, 1, 5];
+        expected.extend(b"alice");
+        expected.extend([4]);
+        expected.extend(b"pass");
+        expected.extend([5, 1, 0, 3, 14]);
+        expected.extend(b"server.example");
+        expected.extend([0x1f, 0x90]);
+        assert_eq!(request, expected);
+    }
+
+    #[test]
+    fn socks5_refusals_are_typed() {
+        let (wrong_password, _) = against(&[(4, &[5, 2]), (13, &[1, 1])], |o| {
+            socks(o, "socks5://alice:wrong@p", "127.0.0.1")
+        });
+        assert!(matches!(
+            wrong_password,
+            Err(Error::Proxy(ProxyError::SocksAuthFailed))
+        ));
+        let (wants_auth, _) = against(&[(3, &[5, 0xFF])], |o| socks(o, "socks5://p", "127.0.0.1"));
+        assert!(matches!(
+            wants_auth,
+            Err(Error::Proxy(ProxyError::SocksNoAcceptableMethod))
+        ));
+        let (refused, request) = against(&[(3, &[5, 0]), (10, &[5, 5, 0, 1])], |o| {
+            socks(o, "socks5://p", "127.0.0.1")
+        });
+        assert!(matches!(
+            refused,
+            Err(Error::Proxy(ProxyError::SocksRefused(5)))
+        ));
+        // socks5:// sends an address, never the name.
+        assert_eq!(&request[3..], &[5, 1, 0, 1, 127, 0, 0, 1, 0x1f, 0x90]);
+    }
+
+    #[test]
+    fn a_silent_proxy_cannot_outlast_the_handshake_deadline() {
+        let (mut ours, _proxy) = pipe();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        let proxy = Proxy::parse("http://p:1").unwrap();
+        let err = http_connect(&mut ours, &proxy, "h", 80, 8192, 64, Some(deadline)).unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::Timeout)),
+            "{err}"
+        );
+        let proxy = Proxy::parse("socks5://p:1").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        let err = socks5_connect(&mut ours, &proxy, "127.0.0.1", 80, Some(deadline)).unwrap_err();
+        assert!(
+            matches!(err, Error::Handshake(HandshakeError::Timeout)),
+            "{err}"
+        );
     }
 }
