@@ -23,7 +23,8 @@ use std::process::ExitCode;
 
 use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error, Message, Proxy};
 
-const USAGE: &str = "client --url URL [--count N --size BYTES] [--deflate] [--ca CA.pem] [--proxy URL]";
+const USAGE: &str =
+    "client --url URL [--count N --size BYTES] [--deflate] [--ca CA.pem] [--proxy URL]";
 
 fn main() -> ExitCode {
     let args = common::Args::parse(
