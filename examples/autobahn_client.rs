@@ -3,21 +3,21 @@
 //!
 //! ```text
 //! cargo run --release --example autobahn_client -- [--url URL] [--agent NAME] [--deflate | --no-deflate]
-//! # defaults: ws://127.0.0.1:9001, wsio, deflate on
+//!     [--ca CA.pem]
+//! # defaults: ws://127.0.0.1:9001, wsio, deflate on; --ca: a CA to trust for wss://
 //! ```
 
 mod common;
 
 use wsio::{CloseCode, Config, DeflateConfig, Dialer, Error};
 
-const USAGE: &str =
-    "autobahn_client [--url URL] [--agent NAME] [--deflate | --no-deflate] [--verbose]";
+const USAGE: &str = "autobahn_client [--url URL] [--agent NAME] [--deflate | --no-deflate] [--verbose] [--ca CA.pem]";
 
 fn main() -> wsio::Result<()> {
     let args = common::Args::parse(
         USAGE,
         &["--deflate", "--no-deflate", "--verbose"],
-        &["--url", "--agent"],
+        &["--url", "--agent", "--ca"],
     );
     let base = args
         .value("--url")
@@ -31,7 +31,11 @@ fn main() -> wsio::Result<()> {
     if !args.flag("--no-deflate") {
         config = config.deflate(DeflateConfig::new());
     }
-    let dialer = Dialer::new().config(config.build());
+    let mut dialer = Dialer::new().config(config.build());
+    if let Some(ca) = args.value("--ca") {
+        let roots = wsio::tls::certificates_from_pem_file(ca)?;
+        dialer = dialer.tls_config(wsio::tls::client_config(roots)?);
+    }
 
     let (mut conn, _) = dialer.dial(&format!("{base}/getCaseCount"))?;
     let count: u32 = conn

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --release --example autobahn_server -- [--addr HOST:PORT] [--deflate | --no-deflate]
-//! # defaults: 127.0.0.1:9001, deflate on
+//!     [--cert CERT.pem --key KEY.pem]
+//! # defaults: 127.0.0.1:9001, deflate on, ws:// (wss:// with --cert and --key)
 //! ```
 
 mod common;
@@ -10,23 +11,30 @@ mod common;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use wsio::{Config, DeflateConfig, FlushPolicy, Upgrader};
+use wsio::{Config, DeflateConfig, FlushPolicy, TlsAcceptor, Upgrader};
 
-const USAGE: &str = "autobahn_server [--addr HOST:PORT] [--deflate | --no-deflate] [--verbose]";
+const USAGE: &str = "autobahn_server [--addr HOST:PORT] [--deflate | --no-deflate] [--verbose] \
+                     [--cert CERT.pem --key KEY.pem]";
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = common::Args::parse(
         USAGE,
         &["--deflate", "--no-deflate", "--verbose"],
-        &["--addr"],
+        &["--addr", "--cert", "--key"],
     );
     let addr = args
         .value("--addr")
         .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     let verbose = args.flag("--verbose");
+    let tls = match (args.value("--cert"), args.value("--key")) {
+        (Some(cert), Some(key)) => Some(Arc::new(TlsAcceptor::from_pem_files(cert, key)?)),
+        (None, None) => None,
+        _ => return Err(format!("--cert and --key go together\nusage: {USAGE}").into()),
+    };
     let listener = TcpListener::bind(&addr)?;
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
     println!(
-        "autobahn_server listening on ws://{}/",
+        "autobahn_server listening on {scheme}://{}/",
         listener.local_addr()?
     );
 
@@ -40,9 +48,15 @@ fn main() -> std::io::Result<()> {
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let upgrader = Arc::clone(&upgrader);
+        let tls = tls.clone();
         std::thread::spawn(move || {
             let _ = stream.set_nodelay(true);
-            let result = upgrader.upgrade(stream).and_then(common::echo);
+            let result = match &tls {
+                Some(acceptor) => upgrader
+                    .upgrade_tls(stream, acceptor)
+                    .and_then(common::echo),
+                None => upgrader.upgrade(stream).and_then(common::echo),
+            };
             if let (Err(e), true) = (result, verbose) {
                 eprintln!("{e}");
             }

@@ -6,6 +6,10 @@
 #   scripts/autobahn.sh client   # examples/autobahn_client -> wstest fuzzingserver
 #   scripts/autobahn.sh install  # only install wstest (so that both roles can then run at once)
 #
+# With AUTOBAHN_TLS=1 both run over wss://, with a certificate authority and a certificate
+# for localhost made for the run with the openssl command (wstest does not verify the
+# server's certificate; wsio's client trusts the run's CA only).
+#
 # Installs wstest on first use: a virtualenv made with Python 2.7.18 from pyenv, holding
 # autobahntestsuite, under $WSIO_CACHE (default ~/.cache/wsio). Everything binds to
 # 127.0.0.1 and the suite's report web server stays off. Reports go to target/autobahn/.
@@ -13,6 +17,7 @@
 # Environment:
 #   AUTOBAHN_CASES    cases to run (default "*")
 #   AUTOBAHN_EXCLUDE  cases to skip, space-separated (default: none)
+#   AUTOBAHN_TLS      1: over wss:// (default: ws://)
 set -euo pipefail
 
 mode=${1:-}
@@ -26,7 +31,13 @@ cache=${WSIO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wsio}
 venv=$cache/autobahn-venv
 cases=${AUTOBAHN_CASES:-*}
 exclude=${AUTOBAHN_EXCLUDE-}
+tls=${AUTOBAHN_TLS:-0}
+scheme=ws
 out=$root/target/autobahn/$mode
+if [ "$tls" = 1 ]; then
+  scheme=wss
+  out=$root/target/autobahn/$mode-tls
+fi
 autobahn_version=25.10.1
 
 die() {
@@ -95,12 +106,40 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A CA and a certificate for localhost and 127.0.0.1 it signs, in $out/certs.
+make_certs() {
+  command -v openssl >/dev/null 2>&1 || die "the openssl command is needed for AUTOBAHN_TLS=1"
+  local dir=$out/certs
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -keyout ca.key -out ca.pem -subj "/CN=wsio autobahn test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout key.pem -out cert.csr -subj "/CN=localhost"
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >cert.ext
+    openssl x509 -req -in cert.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile cert.ext -out cert.pem
+  ) >"$out/certs.log" 2>&1 || die "cannot make test certificates; see $out/certs.log"
+}
+
 install_wstest
 if [ "$mode" = install ]; then
   exit 0
 fi
 rm -rf "$out"
 mkdir -p "$out"
+tls_server=()
+tls_client=()
+spec_tls=""
+if [ "$tls" = 1 ]; then
+  make_certs
+  tls_server=(--cert "$out/certs/cert.pem" --key "$out/certs/key.pem")
+  tls_client=(--ca "$out/certs/ca.pem")
+  spec_tls="\"key\": \"$out/certs/key.pem\", \"cert\": \"$out/certs/cert.pem\","
+fi
 port=$(free_port)
 set -f # keep the case globs literal
 cases_json=$(json_list "$cases")
@@ -110,13 +149,13 @@ cd "$root"
 
 if [ "$mode" = server ]; then
   cargo build --release --quiet --example autobahn_server
-  target/release/examples/autobahn_server --addr "127.0.0.1:$port" >"$out/testee.log" 2>&1 &
+  target/release/examples/autobahn_server --addr "127.0.0.1:$port" "${tls_server[@]}" >"$out/testee.log" 2>&1 &
   pids+=($!)
   wait_for_port "$port"
   cat >"$out/spec.json" <<SPEC
 {
   "outdir": "$out",
-  "servers": [{"agent": "wsio", "url": "ws://127.0.0.1:$port"}],
+  "servers": [{"agent": "wsio", "url": "$scheme://127.0.0.1:$port"}],
   "cases": $cases_json,
   "exclude-cases": $exclude_json,
   "exclude-agent-cases": {}
@@ -128,7 +167,7 @@ else
   cargo build --release --quiet --example autobahn_client
   cat >"$out/spec.json" <<SPEC
 {
-  "url": "ws://127.0.0.1:$port",
+  "url": "$scheme://127.0.0.1:$port", $spec_tls
   "outdir": "$out",
   "cases": $cases_json,
   "exclude-cases": $exclude_json,
@@ -147,7 +186,7 @@ sys.exit(run())
 ' >wstest.log 2>&1) &
   pids+=($!)
   wait_for_port "$port"
-  timeout 1800 target/release/examples/autobahn_client --url "ws://127.0.0.1:$port" --agent wsio \
+  timeout 1800 target/release/examples/autobahn_client --url "$scheme://localhost:$port" --agent wsio "${tls_client[@]}" \
     >"$out/testee.log" 2>&1 || die "autobahn_client failed; see $out/testee.log"
 fi
 
