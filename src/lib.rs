@@ -115,13 +115,37 @@
 //! middle of a frame too; a write returns it if nothing of its frames went out, and
 //! [`Error::Poisoned`] if part of a frame did.
 //!
+//! # TLS and proxies
+//!
+//! With the `rustls` feature, [`Dialer::dial`] speaks `wss://` and a server accepts TLS with
+//! a `TlsAcceptor` and `Upgrader::upgrade_tls`, which bounds the TLS handshake and the
+//! upgrade together by the handshake timeout. `rustls-tls-webpki-roots` (Mozilla's roots,
+//! bundled) or `rustls-tls-native-roots` (the platform's) give `dial` roots to verify
+//! against; `Dialer::tls_config` takes your own `rustls::ClientConfig` (a private CA,
+//! client certificates), and `wsio::tls::client_config` builds one with extra roots. Every
+//! config wsio builds names the `ring` crypto provider, so none has to be installed
+//! process-wide. A TLS failure is [`Error::Tls`] with a [`TlsError`] that says what went
+//! wrong: an unknown issuer, a name mismatch (and the name expected), an expired
+//! certificate, the peer's alert. The connection's stream, `TlsStream`, splits like a TCP
+//! stream: its halves share the TLS session, locked only while bytes move in or out of it,
+//! so neither half ever waits for the other's blocking I/O.
+//!
+//! A [`Dialer`] goes through a proxy: HTTP `CONNECT` (`http://` and `https://` proxies,
+//! Basic auth from the URL's user info) or SOCKS5 (`socks5://` resolves the server's name
+//! locally, `socks5h://` lets the proxy do it; username and password auth), named with
+//! [`Dialer::proxy`] or else read from the environment (`https_proxy` for `wss://`,
+//! `http_proxy` for `ws://`, `all_proxy`, and `no_proxy` with names, `.suffix`es, IP
+//! addresses, CIDR ranges and `*`). Loopback servers are never reached through a proxy
+//! from the environment; [`Dialer::no_proxy`] ignores it altogether. A refusal is
+//! [`Error::Proxy`] with the proxy's status; a [`Proxy`]'s credentials never show.
+//!
 //! # Concurrency
 //!
 //! A `Conn` is `Send` when its stream is: move it to the thread that serves it. All its
 //! methods take `&mut self`, so one thread uses it at a time, checked by the compiler.
 //!
 //! For full duplex, [`Conn::split`] divides a connection over a stream that can be split
-//! ([`Split`]: `TcpStream`, `UnixStream`, or your own type) into a [`ReadHalf`] and a
+//! ([`Split`]: `TcpStream`, `UnixStream`, `TlsStream` over either, or your own type) into a [`ReadHalf`] and a
 //! [`WriteHalf`], each `Send`, to be used from two threads at once. The rules:
 //!
 //! - One reader, one writer, enforced by ownership: each half's methods take `&mut self`

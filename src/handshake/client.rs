@@ -212,15 +212,15 @@ impl Dialer {
     /// HTTP upgrade together; the connect timeout, reaching the first TCP peer.
     ///
     /// `wss://` verifies the server's certificate against the config given to
-    /// [`tls_config`](Self::tls_config), or the roots of the build's features, for the URL's
+    /// `tls_config` (with the `rustls` feature), or the roots of the build's features, for the URL's
     /// host (a name, or an IP address).
     ///
     /// # Errors
     ///
-    /// [`Error::Url`] for a URL that cannot be dialed (`wss://` without a TLS feature);
-    /// [`Error::InvalidInput`] for a header or subprotocol that cannot be sent (checked
-    /// before connecting); [`Error::Io`] when no address accepts the connection;
-    /// [`Error::Proxy`] when the proxy refuses; [`Error::Tls`] when TLS fails (an
+    /// [`Error::Url`](crate::Error::Url) for a URL that cannot be dialed (`wss://` without a TLS feature);
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a header or subprotocol that cannot be sent (checked
+    /// before connecting); [`Error::Io`](crate::Error::Io) when no address accepts the connection;
+    /// [`Error::Proxy`](crate::Error::Proxy) when the proxy refuses; [`Error::Tls`](crate::Error::Tls) when TLS fails (an
     /// unverifiable certificate, say); as [`handshake`](Self::handshake).
     pub fn dial(&self, url: &str) -> Result<(Conn<MaybeTlsStream>, Response)> {
         let target = Target::parse(url)?;
@@ -263,10 +263,10 @@ impl Dialer {
     ///
     /// # Errors
     ///
-    /// [`Error::Handshake`]: [`HandshakeError::Status`] with the server's response (status,
+    /// [`Error::Handshake`](crate::Error::Handshake): [`HandshakeError::Status`] with the server's response (status,
     /// headers, up to 1 KiB of body) if it did not answer 101; `InvalidAccept`,
     /// `NotUpgrade`, `UnofferedSubprotocol`, `UnofferedExtension` for a 101 that breaks
-    /// RFC 6455; `Timeout` after [`Config::handshake_timeout`]. [`Error::Url`], [`Error::Io`].
+    /// RFC 6455; `Timeout` after [`Config::handshake_timeout`]. [`Error::Url`](crate::Error::Url), [`Error::Io`](crate::Error::Io).
     pub fn handshake<S: Stream>(&self, stream: S, url: &str) -> Result<(Conn<S>, Response)> {
         let target = Target::parse(url)?;
         let deadline = self.config.handshake_timeout().map(|t| Instant::now() + t);
