@@ -2,9 +2,14 @@
 //! for tungstenite, run side by side on loopback in one run, driven by the same cheap client,
 //! on the same workloads. Prints each workload's median over several alternating rounds and
 //! the ratio wsio / tungstenite (above 1 means wsio is better), and server heap measured with a
-//! counting allocator that attributes allocations to server threads.
+//! counting allocator that attributes allocations to server threads. Then the same over TLS:
+//! wsio's `Upgrader::upgrade_tls` against tungstenite over `rustls::StreamOwned` (the stream
+//! tungstenite's own TLS support uses), both with one rustls `ServerConfig` (ring provider,
+//! a certificate for `localhost` from a CA made for the run), the client over
+//! `rustls::StreamOwned` too.
 //!
-//! `cargo bench --bench echo` (add `-- --quick` for one round per workload)
+//! `cargo bench --bench echo` (add `-- --quick` for one round per workload, `-- --only TEXT`
+//! for just the rows whose name contains TEXT, `-- --only TLS` for the TLS rows)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -16,6 +21,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsio::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
+use wsio::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use wsio::rustls::{
+    ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection, StreamOwned,
+};
 
 // ---------------------------------------------------------------------------------------
 // Heap accounting for server threads.
@@ -82,6 +91,9 @@ enum Server {
     Tungstenite,
 }
 
+/// Every server, in the order the rows and ratios use.
+const SERVERS: [Server; 3] = [Server::Wsio, Server::Tungstenite, Server::WsioSplit];
+
 impl Server {
     fn name(self) -> &'static str {
         match self {
@@ -90,16 +102,109 @@ impl Server {
             Server::Tungstenite => "tungstenite",
         }
     }
+
+    /// Whether it echoes a message back before the whole message is in.
+    fn streams(self) -> bool {
+        self == Server::WsioSplit
+    }
 }
 
-fn serve_wsio(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
-    let config = wsio::Config::builder()
+/// What WebSocket runs over: TCP, or TLS over TCP.
+#[derive(Clone)]
+enum Transport {
+    Tcp,
+    Tls(Arc<Tls>),
+}
+
+impl Transport {
+    /// Put before the name of each row.
+    fn label(&self) -> &'static str {
+        match self {
+            Transport::Tcp => "",
+            Transport::Tls(_) => "TLS ",
+        }
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self, Transport::Tls(_))
+    }
+
+    /// Whether the client can read an echo while it writes the message: over TLS it cannot,
+    /// since one rustls session is both directions' state.
+    fn reads_while_writing(&self) -> bool {
+        !self.is_tls()
+    }
+}
+
+/// A certificate for `localhost` signed by a CA made for this run; one server config for
+/// both libraries (wsio's acceptor is made from it, tungstenite's sessions too), and a client
+/// config that trusts the CA; all with rustls's ring provider, as wsio's own configs. The
+/// client resumes sessions (rustls's default) and the servers share the config's session
+/// cache (256 entries), which is full long before the idle row: it adds nothing per
+/// connection there.
+struct Tls {
+    server: Arc<ServerConfig>,
+    acceptor: wsio::TlsAcceptor,
+    client: Arc<ClientConfig>,
+}
+
+impl Tls {
+    fn new() -> Tls {
+        let named = |name: &str| {
+            let mut params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+            params
+                .distinguished_name
+                .push(rcgen::DnType::CommonName, name);
+            params
+        };
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca = named("wsio bench CA");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = named("localhost").signed_by(&key, &ca, &ca_key).unwrap();
+        let provider = Arc::new(wsio::rustls::crypto::ring::default_provider());
+        let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let server = Arc::new(server);
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.der().clone()).unwrap();
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Tls {
+            acceptor: wsio::TlsAcceptor::new(Arc::clone(&server)),
+            server,
+            client: Arc::new(client),
+        }
+    }
+}
+
+fn batched() -> wsio::Config {
+    wsio::Config::builder()
         .flush_policy(wsio::FlushPolicy::Batched)
-        .build();
-    let Ok(mut conn) = wsio::Upgrader::new().config(config).upgrade(stream) else {
-        return;
+        .build()
+}
+
+fn serve_wsio(stream: TcpStream, transport: &Transport) {
+    let _ = stream.set_nodelay(true);
+    let upgrader = wsio::Upgrader::new().config(batched());
+    let _ = match transport {
+        Transport::Tcp => upgrader.upgrade(stream).map(echo_wsio),
+        Transport::Tls(tls) => upgrader.upgrade_tls(stream, &tls.acceptor).map(echo_wsio),
     };
+}
+
+fn echo_wsio<S: wsio::Stream>(mut conn: wsio::Conn<S>) {
     let mut buf = Vec::new();
     while let Ok(kind) = conn.read_message_into(&mut buf) {
         if conn.write_message(kind, &buf).is_err() {
@@ -108,14 +213,18 @@ fn serve_wsio(stream: TcpStream) {
     }
 }
 
-fn serve_wsio_split(stream: TcpStream) {
+fn serve_wsio_split(stream: TcpStream, transport: &Transport) {
     let _ = stream.set_nodelay(true);
-    let config = wsio::Config::builder()
-        .flush_policy(wsio::FlushPolicy::Batched)
-        .build();
-    let Ok(conn) = wsio::Upgrader::new().config(config).upgrade(stream) else {
-        return;
+    let upgrader = wsio::Upgrader::new().config(batched());
+    let _ = match transport {
+        Transport::Tcp => upgrader.upgrade(stream).map(echo_wsio_split),
+        Transport::Tls(tls) => upgrader
+            .upgrade_tls(stream, &tls.acceptor)
+            .map(echo_wsio_split),
     };
+}
+
+fn echo_wsio_split<S: wsio::Stream + wsio::Split>(conn: wsio::Conn<S>) {
     let Ok((mut rx, mut tx)) = conn.split() else {
         return;
     };
@@ -141,8 +250,20 @@ fn serve_wsio_split(stream: TcpStream) {
     }
 }
 
-fn serve_tungstenite(stream: TcpStream) {
+fn serve_tungstenite(stream: TcpStream, transport: &Transport) {
     let _ = stream.set_nodelay(true);
+    match transport {
+        Transport::Tcp => echo_tungstenite(stream),
+        Transport::Tls(tls) => {
+            let Ok(session) = ServerConnection::new(Arc::clone(&tls.server)) else {
+                return;
+            };
+            echo_tungstenite(StreamOwned::new(session, stream));
+        }
+    }
+}
+
+fn echo_tungstenite<S: Read + Write>(stream: S) {
     let Ok(mut ws) = tungstenite::accept(stream) else {
         return;
     };
@@ -153,18 +274,20 @@ fn serve_tungstenite(stream: TcpStream) {
     }
 }
 
-fn start(server: Server) -> SocketAddr {
+fn start(server: Server, transport: &Transport) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    let transport = transport.clone();
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
+            let transport = transport.clone();
             thread::spawn(move || {
                 IS_SERVER.with(|s| s.set(true));
                 match server {
-                    Server::Wsio => serve_wsio(stream),
-                    Server::WsioSplit => serve_wsio_split(stream),
-                    Server::Tungstenite => serve_tungstenite(stream),
+                    Server::Wsio => serve_wsio(stream, &transport),
+                    Server::WsioSplit => serve_wsio_split(stream, &transport),
+                    Server::Tungstenite => serve_tungstenite(stream, &transport),
                 }
             });
         }
@@ -176,10 +299,68 @@ fn start(server: Server) -> SocketAddr {
 // The client: one for all servers, cheap: frames are built once, sends and receives are
 // batched, and responses are only parsed enough to count them and check their size.
 
+/// Frames larger than this are written by a helper thread while the client reads.
+const LARGE_FRAME: usize = 1 << 20;
+
+/// The client's end of a connection.
+enum Wire {
+    Tcp(TcpStream),
+    /// Boxed: the session is large.
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Wire {
+    fn connect(addr: SocketAddr, transport: &Transport) -> Wire {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        match transport {
+            Transport::Tcp => Wire::Tcp(stream),
+            Transport::Tls(tls) => {
+                let name = "localhost".try_into().unwrap();
+                let session = ClientConnection::new(Arc::clone(&tls.client), name).unwrap();
+                Wire::Tls(Box::new(StreamOwned::new(session, stream)))
+            }
+        }
+    }
+
+    /// A second handle that writes while this one reads, where the transport has one.
+    fn writer(&self) -> Option<TcpStream> {
+        match self {
+            Wire::Tcp(stream) => Some(stream.try_clone().unwrap()),
+            Wire::Tls(_) => None,
+        }
+    }
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Wire::Tcp(stream) => stream.read(buf),
+            Wire::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Wire::Tcp(stream) => stream.write(buf),
+            Wire::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Wire::Tcp(stream) => stream.flush(),
+            Wire::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
 struct Client {
-    stream: TcpStream,
+    stream: Wire,
     /// Large frames are written by a helper thread, so that the client reads the echo while
-    /// it writes (a streaming server answers before the message is all in).
+    /// it writes (a streaming server answers before the message is all in); over TCP only.
     sender: Option<thread::JoinHandle<()>>,
     frame: Vec<u8>,
     payload_len: usize,
@@ -190,9 +371,8 @@ struct Client {
 }
 
 impl Client {
-    fn connect(addr: SocketAddr, payload_len: usize, text: bool) -> Client {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream.set_nodelay(true).unwrap();
+    fn connect(addr: SocketAddr, transport: &Transport, payload_len: usize, text: bool) -> Client {
+        let mut stream = Wire::connect(addr, transport);
         stream
             .write_all(
                 format!(
@@ -240,8 +420,12 @@ impl Client {
         if let Some(sender) = self.sender.take() {
             sender.join().unwrap();
         }
-        if self.frame.len() > 1 << 20 {
-            let mut stream = self.stream.try_clone().unwrap();
+        let writer = if self.frame.len() > LARGE_FRAME {
+            self.stream.writer()
+        } else {
+            None
+        };
+        if let Some(mut stream) = writer {
             let frame = self.frame.clone();
             self.sender = Some(thread::spawn(move || {
                 for _ in 0..count {
@@ -324,6 +508,8 @@ struct Workload {
     size: usize,
     text: bool,
     per_conn: usize,
+    /// Also run over TLS.
+    tls: bool,
 }
 
 const WORKLOADS: &[Workload] = &[
@@ -334,6 +520,7 @@ const WORKLOADS: &[Workload] = &[
         size: 16,
         text: false,
         per_conn: 100_000,
+        tls: true,
     },
     Workload {
         name: "4 conns x 16 in flight x 1 KiB binary",
@@ -342,6 +529,7 @@ const WORKLOADS: &[Workload] = &[
         size: 1024,
         text: false,
         per_conn: 25_000,
+        tls: true,
     },
     Workload {
         name: "4 conns x 16 in flight x 1 KiB text",
@@ -350,6 +538,7 @@ const WORKLOADS: &[Workload] = &[
         size: 1024,
         text: true,
         per_conn: 25_000,
+        tls: false,
     },
     Workload {
         name: "2 conns x 4 in flight x 64 KiB",
@@ -358,6 +547,7 @@ const WORKLOADS: &[Workload] = &[
         size: 64 << 10,
         text: false,
         per_conn: 1_500,
+        tls: true,
     },
     Workload {
         name: "1 conn x 1 in flight x 16 MiB",
@@ -366,6 +556,7 @@ const WORKLOADS: &[Workload] = &[
         size: 16 << 20,
         text: false,
         per_conn: 6,
+        tls: true,
     },
     Workload {
         name: "200 conns x 4 in flight x 128 B",
@@ -374,11 +565,12 @@ const WORKLOADS: &[Workload] = &[
         size: 128,
         text: false,
         per_conn: 1_000,
+        tls: true,
     },
 ];
 
 /// Messages per second over `w` against `addr`, and the server's peak heap growth.
-fn throughput(addr: SocketAddr, w: &Workload) -> (f64, isize) {
+fn throughput(addr: SocketAddr, transport: &Transport, w: &Workload) -> (f64, isize) {
     // Let the previous workload's server threads finish, then count from before these
     // connections exist: the peak includes everything they allocate.
     thread::sleep(Duration::from_millis(100));
@@ -389,8 +581,9 @@ fn throughput(addr: SocketAddr, w: &Workload) -> (f64, isize) {
         .map(|_| {
             let barrier = Arc::clone(&barrier);
             let (size, text, in_flight, total) = (w.size, w.text, w.in_flight, w.per_conn);
+            let transport = transport.clone();
             thread::spawn(move || {
-                let mut client = Client::connect(addr, size, text);
+                let mut client = Client::connect(addr, &transport, size, text);
                 client.pipeline(in_flight, in_flight); // warm up
                 barrier.wait();
                 client.pipeline(total, in_flight);
@@ -411,10 +604,12 @@ fn throughput(addr: SocketAddr, w: &Workload) -> (f64, isize) {
 }
 
 /// Server heap per idle connection: `n` connections, one message each, then idle.
-fn heap_per_connection(addr: SocketAddr, n: usize) -> f64 {
+fn heap_per_connection(addr: SocketAddr, transport: &Transport, n: usize) -> f64 {
     thread::sleep(Duration::from_millis(200));
     let before = SERVER_LIVE.load(Ordering::Relaxed);
-    let mut clients: Vec<Client> = (0..n).map(|_| Client::connect(addr, 128, false)).collect();
+    let mut clients: Vec<Client> = (0..n)
+        .map(|_| Client::connect(addr, transport, 128, false))
+        .collect();
     for c in &mut clients {
         c.pipeline(1, 1);
     }
@@ -433,90 +628,154 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    // `--only TEXT`: run just the workloads whose name contains TEXT (for profiling).
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    let rounds = if quick { 1 } else { 5 };
-    let servers = [Server::Wsio, Server::Tungstenite, Server::WsioSplit];
-    let addrs: Vec<SocketAddr> = servers.iter().map(|&s| start(s)).collect();
-    println!("wsio vs tungstenite, loopback, thread per connection, {rounds} rounds, medians");
-    println!("(ratio above 1: wsio better)\n");
+/// The name of the latency row.
+const LATENCY: &str = "1 conn ping-pong 16 B (latency)";
 
-    // Latency: one connection, one 16-byte message at a time.
-    let mut lat = Vec::new();
-    if only.as_deref().is_none_or(|o| o == "latency") {
-        for (i, server) in servers.iter().enumerate() {
+/// The servers of one transport, started.
+struct Lane {
+    transport: Transport,
+    addrs: Vec<SocketAddr>,
+}
+
+impl Lane {
+    fn start(transport: Transport) -> Lane {
+        let addrs = SERVERS.iter().map(|&s| start(s, &transport)).collect();
+        Lane { transport, addrs }
+    }
+
+    /// One connection, one 16-byte message at a time.
+    fn latency(&self, rounds: usize) {
+        let name = format!("{}{LATENCY}", self.transport.label());
+        let width = 40 + self.transport.label().len();
+        let mut lat = Vec::new();
+        for (i, server) in SERVERS.iter().enumerate() {
             let mut all = Vec::new();
             for _ in 0..rounds {
-                let mut client = Client::connect(addrs[i], 16, false);
+                let mut client = Client::connect(self.addrs[i], &self.transport, 16, false);
                 client.ping_pong(500);
                 all.extend(client.ping_pong(10_000));
             }
             all.sort();
             lat.push((percentile(&all, 0.5), percentile(&all, 0.99)));
             println!(
-                "{:<40} {:<12} p50 {:>8.1?} p99 {:>8.1?}",
-                "1 conn ping-pong 16 B (latency)",
+                "{name:<width$} {:<12} p50 {:>8.1?} p99 {:>8.1?}",
                 server.name(),
                 lat[i].0,
                 lat[i].1
             );
         }
         println!(
-            "{:<40} ratio p50 {:.2}x  p99 {:.2}x (tungstenite time / wsio time)\n",
+            "{:<width$} ratio p50 {:.2}x  p99 {:.2}x (tungstenite time / wsio time)\n",
             "",
             lat[1].0.as_secs_f64() / lat[0].0.as_secs_f64(),
             lat[1].1.as_secs_f64() / lat[0].1.as_secs_f64()
         );
     }
 
-    for w in WORKLOADS {
-        if only.as_ref().is_some_and(|o| !w.name.contains(o.as_str())) {
-            continue;
-        }
-        let mut results = vec![Vec::new(); servers.len()];
-        let mut peaks = vec![0isize; servers.len()];
+    fn throughput(&self, w: &Workload, rounds: usize) {
+        let name = format!("{}{}", self.transport.label(), w.name);
+        let width = 40 + self.transport.label().len();
+        // A server that echoes while the message comes in needs a client that reads while it
+        // writes, once a message no longer fits in the sockets' buffers.
+        let runs = |server: Server| {
+            !server.streams() || w.size <= LARGE_FRAME || self.transport.reads_while_writing()
+        };
+        let mut results = vec![Vec::new(); SERVERS.len()];
+        let mut peaks = vec![0isize; SERVERS.len()];
         for round in 0..rounds {
             // Each round starts with a different server, so no server always goes first.
-            for k in 0..servers.len() {
-                let i = (round + k) % servers.len();
-                let (rate, peak) = throughput(addrs[i], w);
-                results[i].push(rate);
-                peaks[i] = peaks[i].max(peak);
+            for k in 0..SERVERS.len() {
+                let i = (round + k) % SERVERS.len();
+                if runs(SERVERS[i]) {
+                    let (rate, peak) = throughput(self.addrs[i], &self.transport, w);
+                    results[i].push(rate);
+                    peaks[i] = peaks[i].max(peak);
+                }
             }
         }
-        let medians: Vec<f64> = results.into_iter().map(median).collect();
-        for (i, server) in servers.iter().enumerate() {
+        let medians: Vec<f64> = results
+            .into_iter()
+            .map(|r| if r.is_empty() { f64::NAN } else { median(r) })
+            .collect();
+        for (i, server) in SERVERS.iter().enumerate() {
+            if !runs(*server) {
+                println!(
+                    "{name:<width$} {:<12} not run: the TLS client cannot read while it writes",
+                    server.name()
+                );
+                continue;
+            }
             println!(
-                "{:<40} {:<12} {:>12.0} msg/s {:>9.1} MB/s  server peak heap {:>8.2} MiB",
-                w.name,
+                "{name:<width$} {:<12} {:>12.0} msg/s {:>9.1} MB/s  server peak heap {:>8.2} MiB",
                 server.name(),
                 medians[i],
                 medians[i] * w.size as f64 / 1e6,
                 peaks[i] as f64 / (1 << 20) as f64
             );
         }
+        let split = if medians[2].is_nan() {
+            String::new()
+        } else {
+            format!("   split/unsplit {:.2}x", medians[2] / medians[0])
+        };
         println!(
-            "{:<40} ratio wsio/tungstenite {:.2}x   split/unsplit {:.2}x\n",
+            "{:<width$} ratio wsio/tungstenite {:.2}x{split}\n",
             "",
             medians[0] / medians[1],
-            medians[2] / medians[0]
         );
+    }
+
+    /// Server heap per idle connection, wsio's and tungstenite's.
+    fn idle_heap(&self) {
+        let per = |i: usize| heap_per_connection(self.addrs[i], &self.transport, 200);
+        let (w, t) = (per(0), per(1));
+        println!(
+            "server heap per idle {}connection (200 connections): wsio {w:.0} B, tungstenite {t:.0} B, ratio {:.1}x less",
+            self.transport.label(),
+            t / w
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only TEXT`: run just the rows whose name contains TEXT (for profiling).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let wanted = |name: String| only.as_ref().is_none_or(|o| name.contains(o.as_str()));
+    let rounds = if quick { 1 } else { 5 };
+    let lanes = [
+        Lane::start(Transport::Tcp),
+        Lane::start(Transport::Tls(Arc::new(Tls::new()))),
+    ];
+    println!("wsio vs tungstenite, loopback, thread per connection, {rounds} rounds, medians");
+    println!("(ratio above 1: wsio better)\n");
+
+    for lane in &lanes {
+        let label = lane.transport.label();
+        if lane.transport.is_tls() {
+            println!(
+                "over TLS 1.3 (rustls 0.23, ring): wsio's TlsStream vs tungstenite over rustls::StreamOwned\n"
+            );
+        }
+        if wanted(format!("{label}{LATENCY}")) {
+            lane.latency(rounds);
+        }
+        for w in WORKLOADS {
+            if (w.tls || !lane.transport.is_tls()) && wanted(format!("{label}{}", w.name)) {
+                lane.throughput(w, rounds);
+            }
+        }
     }
 
     if only.is_some() {
         return;
     }
-    let per = |i: usize| heap_per_connection(addrs[i], 200);
-    let (w, t) = (per(0), per(1));
-    println!(
-        "server heap per idle connection (200 connections): wsio {w:.0} B, tungstenite {t:.0} B, ratio {:.1}x less",
-        t / w
-    );
+    for lane in &lanes {
+        lane.idle_heap();
+    }
 }
