@@ -34,8 +34,10 @@ use crate::stream::{self, Stall, Stream};
 /// this much ciphertext.
 const MAX_PLAINTEXT_PER_WRITE: usize = 64 << 10;
 
-/// How much ciphertext is read from the transport at a time.
-const READ_CHUNK: usize = 8 << 10;
+/// The read buffer's smallest and largest sizes: it doubles while reads fill it and halves
+/// while they come in small, so that bursts take few reads and an idle stream holds little.
+const MIN_READ: usize = 4 << 10;
+const MAX_READ: usize = 64 << 10;
 
 /// The crypto provider of every config wsio builds.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -98,6 +100,62 @@ fn is_stall(e: &io::Error) -> bool {
     )
 }
 
+/// Ciphertext read from the transport that the session has not taken yet:
+/// `buf[start..end]`.
+#[derive(Default)]
+struct Incoming {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The size the buffer takes the next time it is empty.
+    want: usize,
+}
+
+impl Incoming {
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads from `io` into the free space: `Ok(0)` at its end.
+    fn fill(&mut self, io: &mut impl Read) -> io::Result<usize> {
+        let want = self.want.clamp(MIN_READ, MAX_READ);
+        if self.is_empty() && self.buf.len() != want {
+            self.buf.resize(want, 0);
+            self.buf.shrink_to_fit();
+        } else if self.end == self.buf.len() {
+            // Room at the end: move what is pending to the front, or grow.
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                self.buf.resize(self.buf.len() + MIN_READ, 0);
+            }
+        }
+        let room = self.buf.len() - self.end;
+        let n = io.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        if n == room {
+            self.want = want * 2;
+        } else if n < want / 4 {
+            self.want = want / 2;
+        }
+        Ok(n)
+    }
+}
+
 /// A TLS stream over a transport `S` (a `TcpStream`, or another `TlsStream` for `wss://`
 /// through an `https://` proxy).
 ///
@@ -109,7 +167,7 @@ pub struct TlsStream<S> {
     io: S,
     session: Arc<Session>,
     /// Ciphertext read from `io` that the session has not taken yet.
-    incoming: Vec<u8>,
+    incoming: Incoming,
 }
 
 impl<S> TlsStream<S> {
@@ -120,7 +178,7 @@ impl<S> TlsStream<S> {
                 conn: Mutex::new(conn),
                 sending: Mutex::new(Vec::new()),
             }),
-            incoming: Vec::new(),
+            incoming: Incoming::default(),
         }
     }
 
@@ -169,20 +227,30 @@ impl<S: Read + Write> TlsStream<S> {
         }
     }
 
-    /// Feeds ciphertext to the session and processes it; `Ok(false)` when the session took
-    /// none (its buffer is full of records to process first).
+    /// Feeds the pending ciphertext to the session and processes it; `Ok(false)` when the
+    /// session took none (its buffer is full of plaintext to read first).
     fn feed(&mut self) -> io::Result<bool> {
         let mut conn = self.session.conn();
-        let mut rest = &self.incoming[..];
-        let taken = match conn.read_tls(&mut rest) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Other => 0,
-            Err(e) => return Err(e),
-        };
-        self.incoming.drain(..taken);
-        let processed = conn.process_new_packets();
+        let pending = self.incoming.pending();
+        let mut taken = 0;
+        let mut processed = Ok(());
+        while taken < pending.len() {
+            let mut rest = &pending[taken..];
+            match conn.read_tls(&mut rest) {
+                Ok(0) => break,
+                Ok(n) => taken += n,
+                // Its plaintext buffer is full: the rest waits for a read.
+                Err(e) if e.kind() == io::ErrorKind::Other => break,
+                Err(e) => return Err(e),
+            }
+            processed = conn.process_new_packets().map(drop);
+            if processed.is_err() {
+                break;
+            }
+        }
         let wants_write = conn.wants_write();
         drop(conn);
+        self.incoming.consume(taken);
         if let Err(e) = processed {
             // The session queued an alert for the peer: best effort.
             let _ = self.send_queued();
@@ -196,10 +264,7 @@ impl<S: Read + Write> TlsStream<S> {
 
     /// Reads ciphertext from the transport: `Ok(0)` at its end.
     fn fill(&mut self) -> io::Result<usize> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let n = self.io.read(&mut chunk)?;
-        self.incoming.extend_from_slice(&chunk[..n]);
-        Ok(n)
+        self.incoming.fill(&mut self.io)
     }
 }
 
@@ -322,20 +387,21 @@ impl<S: Read + Write> Read for TlsStream<S> {
     }
 }
 
-impl<S: Read + Write> Write for TlsStream<S> {
-    /// Takes up to 64 KiB of `buf` into the session and sends the records. A write that
-    /// stalls (times out, would block) after the session took the plaintext keeps the
-    /// records and reports the plaintext taken: the next write or flush sends them first,
-    /// or reports the stall. One that stalls before takes nothing. Any other error is
-    /// reported at once.
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl<S: Read + Write> TlsStream<S> {
+    /// Puts plaintext into the session with `put` (which takes at most 64 KiB) and sends the
+    /// records. A write that stalls (times out, would block) after the session took the
+    /// plaintext keeps the records and reports the plaintext taken: the next write or flush
+    /// sends them first, or reports the stall. One that stalls before takes nothing. Any
+    /// other error is reported at once.
+    fn write_with(
+        &mut self,
+        put: impl FnOnce(&mut rustls::Writer<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
         let mut unsent = self.session.sending();
         send(&mut unsent, &mut self.io)?;
         let taken = {
             let mut conn = self.session.conn();
-            let n = conn
-                .writer()
-                .write(&buf[..buf.len().min(MAX_PLAINTEXT_PER_WRITE)])?;
+            let n = put(&mut conn.writer())?;
             while conn.wants_write() {
                 conn.write_tls(&mut *unsent)?;
             }
@@ -352,6 +418,35 @@ impl<S: Read + Write> Write for TlsStream<S> {
             Err(e) => Err(e),
             Ok(()) => Ok(taken),
         }
+    }
+}
+
+impl<S: Read + Write> Write for TlsStream<S> {
+    /// Takes up to 64 KiB of `buf` into the session and sends the records; see
+    /// `write_with` for what a stall does.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(|w| w.write(&buf[..buf.len().min(MAX_PLAINTEXT_PER_WRITE)]))
+    }
+
+    /// As `write`, the buffers together in the same records (a frame's header and its
+    /// payload, say), up to 64 KiB in all.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut limited: [io::IoSlice<'_>; 4] = [io::IoSlice::new(&[]); 4];
+        let mut count = 0;
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            if count == limited.len() || total == MAX_PLAINTEXT_PER_WRITE {
+                break;
+            }
+            let take = buf.len().min(MAX_PLAINTEXT_PER_WRITE - total);
+            limited[count] = io::IoSlice::new(&buf[..take]);
+            count += 1;
+            total += take;
+        }
+        if count == 0 {
+            return Ok(0);
+        }
+        self.write_with(|w| w.write_vectored(&limited[..count]))
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -404,7 +499,7 @@ impl<S: Split> Split for TlsStream<S> {
             TlsStream {
                 io: writer,
                 session: self.session,
-                incoming: Vec::new(),
+                incoming: Incoming::default(),
             },
         ))
     }
