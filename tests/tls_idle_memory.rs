@@ -1,5 +1,6 @@
-//! An idle `wss://` server connection's heap: wsio's few KiB plus the TLS session's (rustls's
-//! buffers and keys), measured with a counting allocator after a message each way.
+//! An idle `wss://` server connection's heap: wsio's few KiB, the TLS stream's smallest read
+//! buffer (4 KiB) and the rustls session's state (its buffers and keys), measured with a
+//! counting allocator after a message each way.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
