@@ -4,7 +4,7 @@
 //! fired, a stream that would block, or an error.
 
 use std::io::{self, IoSlice, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::stream::{self, AppliedTimeout, Stall, StreamOps};
 use crate::writer::{Egress, WriteError};
@@ -21,15 +21,16 @@ pub(crate) struct DeadlineWriter<'a, W> {
 
 impl<W: Write> DeadlineWriter<'_, W> {
     /// Sets the stream's write timeout to the time left; returns whether one is armed.
-    fn arm(&mut self) -> Result<bool, WriteError> {
+    /// With the deadline passed, a write stalls at once; a flush gets the shortest timeout.
+    fn arm(&mut self, flush: bool) -> Result<bool, WriteError> {
         let Some(ops) = self.ops else {
             return Ok(false);
         };
-        let wanted = match self.deadline {
-            None => None,
-            Some(deadline) => {
-                Some(stream::remaining(deadline).ok_or(WriteError::Stalled(Stall::TimedOut))?)
-            }
+        let wanted = match (self.deadline.map(stream::remaining), flush) {
+            (None, _) => None,
+            (Some(Some(left)), _) => Some(left),
+            (Some(None), false) => return Err(WriteError::Stalled(Stall::TimedOut)),
+            (Some(None), true) => Some(Duration::from_millis(1)),
         };
         let stream = &mut *self.stream;
         self.applied
@@ -41,7 +42,7 @@ impl<W: Write> DeadlineWriter<'_, W> {
     /// Runs one write on the stream with the deadline armed, retrying interrupted ones.
     fn call<T>(&mut self, mut f: impl FnMut(&mut W) -> io::Result<T>) -> Result<T, WriteError> {
         loop {
-            let armed = self.arm()?;
+            let armed = self.arm(false)?;
             match f(self.stream) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 result => return result.map_err(|e| classify(e, armed)),
@@ -67,11 +68,12 @@ impl<W: Write> Egress for DeadlineWriter<'_, W> {
         self.call(|s| s.write_vectored(bufs))
     }
 
-    /// Flushes without arming the deadline: the bytes are already written, so a deadline
-    /// that passes now must not fail a write that went out whole. A timeout armed for the
-    /// last write still counts as one.
+    /// Flushes within what is left of the deadline. A stream that buffers (TLS) writes
+    /// now, and must not outlast the deadline; one that does not (TCP) returns at once, so a
+    /// deadline that passed fails nothing that went out whole: with none left, the flush
+    /// runs with the shortest timeout rather than not at all.
     fn flush(&mut self) -> Result<(), WriteError> {
-        let armed = matches!(self.applied, AppliedTimeout::Set(Some(_)));
+        let armed = self.arm(true)?;
         loop {
             match self.stream.flush() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

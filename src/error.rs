@@ -696,6 +696,10 @@ pub enum ProxyError {
     Malformed(&'static str),
     /// The proxy URL cannot be used (why).
     Url(String),
+    /// The proxy could not be reached: connecting to it failed this way.
+    Unreachable(std::io::ErrorKind),
+    /// TLS to an `https://` proxy failed (its certificate, say).
+    Tls(TlsError),
 }
 
 impl fmt::Display for ProxyError {
@@ -732,6 +736,8 @@ impl fmt::Display for ProxyError {
             }
             ProxyError::Malformed(what) => write!(f, "malformed answer from the proxy: {what}"),
             ProxyError::Url(why) => write!(f, "bad proxy URL: {why}"),
+            ProxyError::Unreachable(kind) => write!(f, "cannot reach the proxy: {kind}"),
+            ProxyError::Tls(e) => write!(f, "TLS to the proxy: {e}"),
         }
     }
 }

@@ -547,13 +547,15 @@ pub(crate) fn write_all<S: Stream>(
     deadline: Option<Instant>,
     bytes: &[u8],
 ) -> Result<(), HeadError> {
-    if let Some(d) = deadline {
-        let left = stream::remaining(d).ok_or(HeadError::Timeout)?;
-        s.set_write_timeout(Some(left)).map_err(HeadError::Io)?;
-    }
-    s.write_all(bytes)
-        .and_then(|()| s.flush())
+    stream::write_all_before(s, deadline, bytes)
         .map_err(|e| HeadError::from_io(e, deadline.is_some()))
+}
+
+/// A URL's host without the brackets of an IPv6 literal (`[::1]` is `::1`).
+pub(crate) fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// The reason phrase for a status.

@@ -197,6 +197,57 @@ impl<S> StreamOps<S> {
     }
 }
 
+/// Writes all of `bytes` and flushes before `deadline`, the write timeout set to the time
+/// left before each write, so that a peer draining a byte at a time cannot stretch the
+/// whole past the deadline. A deadline that passes is an error of kind `TimedOut`.
+pub(crate) fn write_all_before<S: Stream>(
+    s: &mut S,
+    deadline: Option<Instant>,
+    mut bytes: &[u8],
+) -> io::Result<()> {
+    while !bytes.is_empty() {
+        arm_before(deadline, |t| s.set_write_timeout(t))?;
+        match s.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    arm_before(deadline, |t| s.set_write_timeout(t))?;
+    s.flush()
+}
+
+/// Fills `buf` before `deadline`, the read timeout set to the time left before each read;
+/// as [`write_all_before`]. The stream ending first is an error of kind `UnexpectedEof`.
+pub(crate) fn read_exact_before<S: Stream>(
+    s: &mut S,
+    deadline: Option<Instant>,
+    mut buf: &mut [u8],
+) -> io::Result<()> {
+    while !buf.is_empty() {
+        arm_before(deadline, |t| s.set_read_timeout(t))?;
+        match s.read(buf) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => buf = &mut buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sets a timeout with `set` to the time left before `deadline`, if there is one.
+fn arm_before(
+    deadline: Option<Instant>,
+    set: impl FnOnce(Option<Duration>) -> io::Result<()>,
+) -> io::Result<()> {
+    match deadline {
+        None => Ok(()),
+        Some(d) => set(Some(remaining(d).ok_or(io::ErrorKind::TimedOut)?)),
+    }
+}
+
 /// The time left until `deadline`; `None` once it has passed.
 pub(crate) fn remaining(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());

@@ -158,18 +158,14 @@ fn a_client_that_trickles_its_hello_cannot_hold_the_thread_past_the_handshake_ti
             .unwrap_err();
         (err, started.elapsed())
     });
-    // A ClientHello's first bytes, one every 100 ms: each read makes progress, the whole
-    // never arrives.
+    // A ClientHello's first bytes, then zeros, one every 100 ms for 6 s: each read makes
+    // progress, the whole never arrives.
     let mut client = TcpStream::connect(addr).unwrap();
-    let hello = [
-        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0, 0, 0, 0,
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
     ];
-    for byte in hello {
-        if client.write_all(&[byte]).is_err() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
+    hello.resize(60, 0);
+    trickle(&mut client, &hello);
     let (err, took) = server.join().unwrap();
     assert!(
         matches!(err, Error::Handshake(HandshakeError::Timeout)),
@@ -177,6 +173,60 @@ fn a_client_that_trickles_its_hello_cannot_hold_the_thread_past_the_handshake_ti
     );
     // The bound is the configured timeout; the margin is for a loaded machine.
     assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// Writes `bytes` one every 100 ms, until the peer hangs up.
+fn trickle(stream: &mut TcpStream, bytes: &[u8]) {
+    for byte in bytes {
+        if stream.write_all(&[*byte]).is_err() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_client_that_trickles_a_record_after_the_tls_handshake_cannot_outlast_the_handshake_timeout() {
+    let ca = TestCa::new();
+    let acceptor = ca.server(&["localhost"]).acceptor();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = Config::builder()
+        .handshake_timeout(Some(Duration::from_millis(800)))
+        .build();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let started = Instant::now();
+        let err = Upgrader::new()
+            .config(config)
+            .upgrade_tls(stream, &acceptor)
+            .unwrap_err();
+        (err, started.elapsed())
+    });
+    // A real TLS client finishes the TLS handshake at once, then sends the HTTP request as
+    // one record, a byte every 100 ms: every transport read makes progress, the record
+    // never completes before the timeout.
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    let name = wsio::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = wsio::rustls::ClientConnection::new(ca.client_config(), name).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut tcp).unwrap();
+    }
+    tls.writer()
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n")
+        .unwrap();
+    let mut record = Vec::new();
+    while tls.wants_write() {
+        tls.write_tls(&mut record).unwrap();
+    }
+    assert!(record.len() > 60, "{} bytes", record.len());
+    trickle(&mut tcp, &record[..60]);
+    let (err, took) = server.join().unwrap();
+    assert!(
+        matches!(err, Error::Handshake(HandshakeError::Timeout)),
+        "{err}"
+    );
+    assert!(took < Duration::from_secs(4), "{took:?}");
 }
 
 #[test]

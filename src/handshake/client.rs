@@ -194,9 +194,9 @@ impl Dialer {
     }
 
     /// The TLS config for `wss://` and `https://` proxies: your roots (a private CA), client
-    /// certificates, ALPN. Build it with a crypto provider named
-    /// (`ClientConfig::builder_with_provider`) unless your program installs a process-wide
-    /// default.
+    /// certificates, ALPN (`http/1.1` if any, never `h2`: the upgrade is HTTP/1.1). Build it
+    /// with a crypto provider named (`ClientConfig::builder_with_provider`) unless your
+    /// program installs a process-wide default.
     ///
     /// Defaults to the roots of the build's features: the platform's
     /// (`rustls-tls-native-roots`) and Mozilla's (`rustls-tls-webpki-roots`).
@@ -209,7 +209,9 @@ impl Dialer {
 
     /// Connects to a `ws://` or `wss://` URL, through the proxy if there is one, and
     /// performs the handshake. The handshake timeout covers the proxy's part, TLS and the
-    /// HTTP upgrade together; the connect timeout, reaching the first TCP peer.
+    /// HTTP upgrade together; the connect timeout, reaching the first TCP peer (shared by
+    /// the addresses a name resolves to). Resolving names is the system resolver's, bounded
+    /// by its own settings, not by these timeouts.
     ///
     /// `wss://` verifies the server's certificate against the config given to
     /// `tls_config` (with the `rustls` feature), or the roots of the build's features, for the URL's

@@ -12,7 +12,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, UrlError};
+use crate::error::{Error, ProxyError, UrlError};
 use crate::split::Split;
 use crate::stream::{SavedTimeouts, Stream};
 use proxy::{Proxy, ProxyKind};
@@ -174,7 +174,10 @@ impl Route<'_> {
             Some(proxy) => (proxy.host.as_str(), proxy.port),
             None => (self.host, self.port),
         };
-        let tcp = connect(host, port, self.connect_timeout)?;
+        let tcp = connect(host, port, self.connect_timeout).map_err(|e| match (e, self.proxy) {
+            (Error::Io(e), Some(_)) => ProxyError::Unreachable(e.kind()).into(),
+            (e, _) => e,
+        })?;
         let saved = SavedTimeouts::take(&tcp);
         let mut stream = self.through(tcp, deadline())?;
         // The proxy leg and TLS set timeouts of their own; the stream starts without them.
@@ -219,7 +222,11 @@ impl Route<'_> {
         deadline: Option<Instant>,
     ) -> Result<MaybeTlsStream, Error> {
         let config = self.client_config()?;
-        let mut to_proxy = tls::connect(tcp, config.clone(), &proxy.host, deadline)?;
+        let mut to_proxy =
+            tls::connect(tcp, config.clone(), &proxy.host, deadline).map_err(|e| match e {
+                Error::Tls(e) => ProxyError::Tls(e).into(),
+                e => e,
+            })?;
         proxy::http_connect(
             &mut to_proxy,
             proxy,
@@ -274,25 +281,35 @@ impl Route<'_> {
     }
 }
 
-/// Resolves `host` and connects to its addresses in turn, all within `timeout`; sets
-/// `TCP_NODELAY`.
+/// The least time one address gets when several share the connect timeout.
+const MIN_ATTEMPT: Duration = Duration::from_secs(2);
+
+/// Resolves `host` and connects to its addresses in turn, all within `timeout`, which is
+/// shared among them as Go shares it: each attempt gets the time left divided by the
+/// addresses left, but at least 2 seconds (or what is left), so that one address that
+/// drops packets cannot use up the time of the others. Sets `TCP_NODELAY`. Name resolution
+/// is the system's and not bounded by `timeout`.
 pub(crate) fn connect(
     host: &str,
     port: u16,
     timeout: Option<Duration>,
 ) -> Result<TcpStream, Error> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = crate::http::unbracket(host);
     let addrs: Vec<SocketAddr> = (bare, port).to_socket_addrs().map_err(Error::Io)?.collect();
     if addrs.is_empty() {
         return Err(UrlError::NoAddress.into());
     }
     let until = timeout.map(|t| Instant::now() + t);
     let mut last_error = None;
-    for addr in addrs {
+    let count = addrs.len();
+    for (i, addr) in addrs.into_iter().enumerate() {
         let attempt = match until {
             None => TcpStream::connect(addr),
             Some(until) => match crate::stream::remaining(until) {
-                Some(left) => TcpStream::connect_timeout(&addr, left),
+                Some(left) => {
+                    let share = (left / (count - i) as u32).max(left.min(MIN_ATTEMPT));
+                    TcpStream::connect_timeout(&addr, share)
+                }
                 None => break,
             },
         };

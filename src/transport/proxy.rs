@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use crate::error::{Error, HandshakeError, ProxyError};
-use crate::http::{self, HeadWriter, Response};
+use crate::http::{self, HeadError, HeadWriter, Response};
 use crate::stream::{self, Stall, Stream};
 
 /// How a proxy is spoken to.
@@ -95,8 +95,10 @@ impl Proxy {
             ProxyKind::Socks5 | ProxyKind::Socks5h => 1080,
         });
         let decode = |s: &str| {
-            percent_decode(s)
-                .ok_or_else(|| ProxyError::Url("credentials are not valid UTF-8".into()))
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| ProxyError::Url("credentials are not valid UTF-8".into()))
         };
         let credentials = match (parsed.username(), parsed.password()) {
             ("", None) => None,
@@ -122,7 +124,8 @@ impl Proxy {
     /// `http_proxy`/`HTTP_PROXY` for `ws://`, `all_proxy`/`ALL_PROXY` otherwise (lower case
     /// first); none when `no_proxy`/`NO_PROXY` covers the host, or the host is loopback
     /// (`localhost`, 127.0.0.0/8, `::1`), which is never reached through an environment
-    /// proxy.
+    /// proxy. In a CGI program (`REQUEST_METHOD` set) `HTTP_PROXY` is ignored, as Go does:
+    /// there a client's `Proxy:` request header becomes that variable ("httpoxy").
     pub(crate) fn from_env(host: &str, tls: bool) -> Result<Option<Proxy>, Error> {
         Proxy::from_vars(host, tls, |name| std::env::var(name).ok())
     }
@@ -133,7 +136,7 @@ impl Proxy {
         tls: bool,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Option<Proxy>, Error> {
-        let var = |names: [&str; 2]| {
+        let var = |names: &[&str]| {
             names
                 .iter()
                 .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
@@ -141,14 +144,16 @@ impl Proxy {
         if is_loopback(host) {
             return Ok(None);
         }
-        if var(["no_proxy", "NO_PROXY"]).is_some_and(|list| bypasses(&list, host)) {
+        if var(&["no_proxy", "NO_PROXY"]).is_some_and(|list| bypasses(&list, host)) {
             return Ok(None);
         }
-        let url = match tls {
-            true => var(["https_proxy", "HTTPS_PROXY"]),
-            false => var(["http_proxy", "HTTP_PROXY"]),
+        let cgi = lookup("REQUEST_METHOD").is_some();
+        let url = match (tls, cgi) {
+            (true, _) => var(&["https_proxy", "HTTPS_PROXY"]),
+            (false, false) => var(&["http_proxy", "HTTP_PROXY"]),
+            (false, true) => var(&["http_proxy"]),
         }
-        .or_else(|| var(["all_proxy", "ALL_PROXY"]));
+        .or_else(|| var(&["all_proxy", "ALL_PROXY"]));
         url.map(|url| Proxy::parse(url.trim())).transpose()
     }
 
@@ -181,30 +186,9 @@ impl fmt::Display for Proxy {
     }
 }
 
-/// Percent-decodes URL user info.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Whether `host` is loopback: never proxied from the environment.
 fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = crate::http::unbracket(host);
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -213,7 +197,7 @@ fn is_loopback(host: &str) -> bool {
 /// covers the name and its subdomains); an IP address; an address range in CIDR notation.
 /// A port after an entry is ignored.
 pub(crate) fn bypasses(list: &str, host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = crate::http::unbracket(host);
     let ip = host.parse::<IpAddr>().ok();
     list.split(',')
         .map(str::trim)
@@ -295,7 +279,13 @@ pub(crate) fn http_connect<S: Stream>(
             .map_err(bad)?;
     }
     http::write_all(stream, deadline, head.finish("").as_bytes())?;
-    let answer = http::read_head(stream, max_head, deadline, None)?;
+    let answer = http::read_head(stream, max_head, deadline, None).map_err(|e| match e {
+        HeadError::Eof => ProxyError::Malformed("the proxy closed the connection").into(),
+        HeadError::TooLarge | HeadError::TooManyHeaders => {
+            ProxyError::Malformed("a CONNECT response past the handshake's limits").into()
+        }
+        e => Error::from(e),
+    })?;
     let response = Response::parse(answer.bytes(), max_headers)
         .map_err(|_| ProxyError::Malformed("not an HTTP response to CONNECT"))?;
     if !(200..300).contains(&response.status()) {
@@ -350,7 +340,7 @@ pub(crate) fn socks5_connect<S: Stream>(
     }
     // The request: the address as an IP (resolved here for socks5://) or a name.
     let mut request = vec![0x05, 0x01, 0x00];
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = crate::http::unbracket(host);
     let ip = match (bare.parse::<IpAddr>(), proxy.kind) {
         (Ok(ip), _) => Some(ip),
         (Err(_), ProxyKind::Socks5) => Some(
@@ -408,15 +398,6 @@ struct Deadlined<'a, S> {
 }
 
 impl<S: Stream> Deadlined<'_, S> {
-    fn left(&self) -> Result<Option<std::time::Duration>, Error> {
-        match self.deadline {
-            None => Ok(None),
-            Some(d) => stream::remaining(d)
-                .map(Some)
-                .ok_or(HandshakeError::Timeout.into()),
-        }
-    }
-
     fn failed(&self, e: io::Error) -> Error {
         match (e.kind(), stream::stall(&e, self.deadline.is_some())) {
             (io::ErrorKind::UnexpectedEof, _) => {
@@ -428,18 +409,11 @@ impl<S: Stream> Deadlined<'_, S> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        let left = self.left()?;
-        self.stream.set_write_timeout(left).map_err(Error::Io)?;
-        self.stream
-            .write_all(bytes)
-            .and_then(|()| self.stream.flush())
-            .map_err(|e| self.failed(e))
+        stream::write_all_before(self.stream, self.deadline, bytes).map_err(|e| self.failed(e))
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), Error> {
-        let left = self.left()?;
-        self.stream.set_read_timeout(left).map_err(Error::Io)?;
-        self.stream.read_exact(buf).map_err(|e| self.failed(e))
+        stream::read_exact_before(self.stream, self.deadline, buf).map_err(|e| self.failed(e))
     }
 
     fn read<const N: usize>(&mut self) -> Result<[u8; N], Error> {
@@ -566,6 +540,14 @@ mod tests {
             chosen("h.example", false, &blank).unwrap(),
             "http://upper:2"
         );
+    }
+
+    #[test]
+    fn a_cgi_program_ignores_http_proxy_in_upper_case() {
+        let vars = [("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1")];
+        assert_eq!(chosen("h.example", false, &vars), None);
+        let vars = [("REQUEST_METHOD", "GET"), ("http_proxy", "http://ok:1")];
+        assert_eq!(chosen("h.example", false, &vars).unwrap(), "http://ok:1");
     }
 
     #[test]

@@ -6,9 +6,13 @@
 //! it, never across a blocking read or write of the transport: a reader blocked waiting for
 //! the peer never holds up the writer, and a writer blocked on a full socket never holds up
 //! the reader's decryption. Records leave in the order the session made them: whoever takes
-//! them out of the session holds the send lock until they are written, and anything the
-//! reader's decryption queued (a TLS 1.3 key update's answer) is sent by the holder before
-//! it lets go, or by the reader itself when no one holds it.
+//! them out of the session holds the send lock until they are written. Reading never writes:
+//! what decryption makes the session want to send (an alert, a refused renegotiation) goes
+//! out with the next write, flush or shutdown; during the handshake, the handshake sends.
+//!
+//! Each read, write or flush call is bounded as a whole by the transport's timeout as set
+//! through the stream, however many transport calls it takes: a peer that trickles a record
+//! a byte at a time cannot stretch a read (or, draining slowly, a write) past it.
 //!
 //! Every TLS config wsio builds names its crypto provider (`ring`), so no process-wide
 //! default provider is needed.
@@ -71,12 +75,15 @@ impl Session {
     }
 }
 
-/// Writes `unsent` out, keeping what a stall or an error leaves.
-fn send(unsent: &mut Vec<u8>, io: &mut impl Write) -> io::Result<()> {
+/// Writes `unsent` out within `bound`, keeping what a stall or an error leaves.
+fn send<S: Stream>(unsent: &mut Vec<u8>, io: &mut S, bound: &mut CallBound) -> io::Result<()> {
     let mut written = 0;
     let result = loop {
         if written == unsent.len() {
             break Ok(());
+        }
+        if let Err(e) = bound.before(|t| io.set_write_timeout(t)) {
+            break Err(e);
         }
         match io.write(&unsent[written..]) {
             Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
@@ -91,6 +98,68 @@ fn send(unsent: &mut Vec<u8>, io: &mut impl Write) -> io::Result<()> {
     }
     result
 }
+
+/// One call's time bound on the transport: a timeout spread over every read (or write) the
+/// call makes, so that a peer that trickles bytes, each just before the timeout, cannot
+/// stretch one call past it. Each transport call runs with what is left (the first with
+/// the timeout as the transport has it, unless told otherwise); the transport's timeout is
+/// put back when the call ends.
+struct CallBound {
+    /// The transport's timeout before the call.
+    restore: Option<Duration>,
+    deadline: Option<Instant>,
+    /// Whether the next transport call needs the timeout set first.
+    arm_next: bool,
+    /// Whether the transport's timeout was changed.
+    changed: bool,
+}
+
+impl CallBound {
+    /// A bound of the transport's own timeout, `current`.
+    fn of(current: Option<Duration>) -> CallBound {
+        CallBound {
+            restore: current,
+            deadline: current.map(|t| Instant::now() + t),
+            arm_next: false,
+            changed: false,
+        }
+    }
+
+    /// A bound of `limit`, though the transport's timeout is `current`.
+    fn within(current: Option<Duration>, limit: Duration) -> CallBound {
+        CallBound {
+            restore: current,
+            deadline: Some(Instant::now() + limit),
+            arm_next: true,
+            changed: false,
+        }
+    }
+
+    /// Before a transport call: sets what is left of the time with `set`, or fails as a
+    /// timed-out socket does (`WouldBlock`) when nothing is left.
+    fn before(&mut self, set: impl FnOnce(Option<Duration>) -> io::Result<()>) -> io::Result<()> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let arm = std::mem::replace(&mut self.arm_next, true);
+        if !arm {
+            return Ok(());
+        }
+        let left = stream::remaining(deadline).ok_or(io::ErrorKind::WouldBlock)?;
+        self.changed = true;
+        set(Some(left))
+    }
+
+    /// After the call: the transport's timeout as it was.
+    fn end(self, set: impl FnOnce(Option<Duration>) -> io::Result<()>) {
+        if self.changed {
+            let _ = set(self.restore);
+        }
+    }
+}
+
+/// How long `shutdown` tries to send `close_notify` at most.
+const CLOSE_NOTIFY_WAIT: Duration = Duration::from_secs(1);
 
 /// Whether `e` leaves the transport usable: a timeout, or a stream that would block.
 fn is_stall(e: &io::Error) -> bool {
@@ -140,8 +209,15 @@ impl Incoming {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
-            } else {
+            } else if self.buf.len() < 2 * MAX_READ {
                 self.buf.resize(self.buf.len() + MIN_READ, 0);
+            } else {
+                // The session takes a record as soon as it is whole (at most about 17 KiB):
+                // this much pending means a peer the session cannot keep up with.
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "TLS: ciphertext piles up unprocessed",
+                ));
             }
         }
         let room = self.buf.len() - self.end;
@@ -168,27 +244,45 @@ pub struct TlsStream<S> {
     session: Arc<Session>,
     /// Ciphertext read from `io` that the session has not taken yet.
     incoming: Incoming,
+    /// `io`'s timeouts, as set through this stream: each read or write call is bounded by
+    /// them as a whole, however many transport calls it takes.
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
 }
 
-impl<S> TlsStream<S> {
+impl<S: Stream> TlsStream<S> {
     fn new(io: S, conn: Connection) -> TlsStream<S> {
-        TlsStream {
+        TlsStream::with_session(
             io,
-            session: Arc::new(Session {
+            Arc::new(Session {
                 conn: Mutex::new(conn),
                 sending: Mutex::new(Vec::new()),
             }),
-            incoming: Incoming::default(),
-        }
+            Incoming::default(),
+        )
     }
 
+    fn with_session(io: S, session: Arc<Session>, incoming: Incoming) -> TlsStream<S> {
+        let read_timeout = io.read_timeout().unwrap_or(None);
+        let write_timeout = io.write_timeout().unwrap_or(None);
+        TlsStream {
+            io,
+            session,
+            incoming,
+            read_timeout,
+            write_timeout,
+        }
+    }
+}
+
+impl<S> TlsStream<S> {
     /// The transport.
     pub fn get_ref(&self) -> &S {
         &self.io
     }
 
     /// The transport, for its settings. Reading or writing it directly corrupts the TLS
-    /// session.
+    /// session; set its timeouts through the `TlsStream`, which bounds each call by them.
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.io
     }
@@ -199,27 +293,15 @@ impl<S> TlsStream<S> {
     }
 }
 
-impl<S: Read + Write> TlsStream<S> {
-    /// Sends what the session queued, unless another handle is sending (it sends it before
-    /// it lets go).
-    fn send_queued(&mut self) -> io::Result<()> {
-        let mut unsent = match self.session.sending.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return Ok(()),
-        };
-        self.session.take_records(&mut unsent)?;
-        send(&mut unsent, &mut self.io)
-    }
-
-    /// Sends what the session queued and what was left unsent, then makes sure nothing the
-    /// reader queued meanwhile is stranded.
-    fn send_all(&mut self) -> io::Result<()> {
+impl<S: Stream> TlsStream<S> {
+    /// Sends what was left unsent and what the session queued, within `bound`, until the
+    /// session wants to send nothing more (a reader may queue records meanwhile).
+    fn send_all(&mut self, bound: &mut CallBound) -> io::Result<()> {
         loop {
             {
                 let mut unsent = self.session.sending();
                 self.session.take_records(&mut unsent)?;
-                send(&mut unsent, &mut self.io)?;
+                send(&mut unsent, &mut self.io, bound)?;
             }
             if !self.session.conn().wants_write() {
                 return Ok(());
@@ -228,7 +310,10 @@ impl<S: Read + Write> TlsStream<S> {
     }
 
     /// Feeds the pending ciphertext to the session and processes it; `Ok(false)` when the
-    /// session took none (its buffer is full of plaintext to read first).
+    /// session took none (its buffer is full of plaintext to read first). Never writes:
+    /// what reading makes the session want to send (an alert, a key update's answer) goes
+    /// out with the next write, flush or shutdown, so a reader never waits on the transport's
+    /// write side.
     fn feed(&mut self) -> io::Result<bool> {
         let mut conn = self.session.conn();
         let pending = self.incoming.pending();
@@ -248,17 +333,9 @@ impl<S: Read + Write> TlsStream<S> {
                 break;
             }
         }
-        let wants_write = conn.wants_write();
         drop(conn);
         self.incoming.consume(taken);
-        if let Err(e) = processed {
-            // The session queued an alert for the peer: best effort.
-            let _ = self.send_queued();
-            return Err(tls_io_error(e));
-        }
-        if wants_write {
-            self.send_queued()?;
-        }
+        processed.map_err(tls_io_error)?;
         Ok(taken > 0)
     }
 
@@ -309,26 +386,29 @@ impl<S: Stream> TlsStream<S> {
                 let conn = self.session.conn();
                 (conn.is_handshaking(), conn.wants_write())
             };
+            // Both directions armed: reading a flight can make the session send the next.
+            let armed = self.arm(deadline)?;
             if wants_write {
-                let armed = self.arm(deadline, Direction::Write)?;
-                self.send_all().map_err(|e| io_error(e, armed))?;
+                let mut bound = CallBound::of(self.write_timeout);
+                let sent = self.send_all(&mut bound);
+                bound.end(|t| self.io.set_write_timeout(t));
+                sent.map_err(|e| io_error(e, armed))?;
             }
             if !handshaking {
                 return Ok(());
             }
-            if !self.incoming.is_empty() && self.feed().map_err(Error::from)? {
+            if !self.incoming.is_empty() && self.feed_handshake()? {
                 continue;
             }
-            let armed = self.arm(deadline, Direction::Read)?;
             match self.fill() {
                 Ok(0) => {
                     // Tell the session, which may have an alert to report.
                     let _ = self.session.conn().read_tls(&mut &[][..]);
-                    self.feed().map_err(Error::from)?;
+                    self.feed_handshake()?;
                     return Err(HandshakeError::Eof.into());
                 }
                 Ok(_) => {
-                    self.feed().map_err(Error::from)?;
+                    self.feed_handshake()?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(io_error(e, armed)),
@@ -336,33 +416,46 @@ impl<S: Stream> TlsStream<S> {
         }
     }
 
-    /// Sets the transport's timeout in `direction` to what is left before `deadline`, if
-    /// there is one: whether a timeout was armed.
-    fn arm(&mut self, deadline: Option<Instant>, direction: Direction) -> Result<bool, Error> {
+    /// [`feed`](Self::feed) during the handshake: a failure sends the peer the session's
+    /// alert (best effort, within the armed timeout), so that it learns why.
+    fn feed_handshake(&mut self) -> Result<bool, Error> {
+        self.feed().map_err(|e| {
+            let mut bound = CallBound::of(self.write_timeout);
+            let _ = self.send_all(&mut bound);
+            bound.end(|t| self.io.set_write_timeout(t));
+            Error::from(e)
+        })
+    }
+
+    /// Sets the transport's timeouts to what is left before `deadline`, if there is one:
+    /// whether they were armed.
+    fn arm(&mut self, deadline: Option<Instant>) -> Result<bool, Error> {
         let Some(deadline) = deadline else {
             return Ok(false);
         };
         let left = stream::remaining(deadline).ok_or(Error::Handshake(HandshakeError::Timeout))?;
-        match direction {
-            Direction::Read => self.io.set_read_timeout(Some(left)),
-            Direction::Write => self.io.set_write_timeout(Some(left)),
-        }
-        .map_err(Error::Io)?;
+        self.set_read_timeout(Some(left)).map_err(Error::Io)?;
+        self.set_write_timeout(Some(left)).map_err(Error::Io)?;
         Ok(true)
     }
 }
 
-/// Which of the transport's timeouts to arm.
-enum Direction {
-    Read,
-    Write,
-}
-
-impl<S: Read + Write> Read for TlsStream<S> {
+impl<S: Stream> Read for TlsStream<S> {
+    /// Reads plaintext, reading and decrypting records as needed; the whole call is bounded
+    /// by the read timeout, however many transport reads a record takes.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
+        let mut bound = CallBound::of(self.read_timeout);
+        let result = self.read_within(buf, &mut bound);
+        bound.end(|t| self.io.set_read_timeout(t));
+        result
+    }
+}
+
+impl<S: Stream> TlsStream<S> {
+    fn read_within(&mut self, buf: &mut [u8], bound: &mut CallBound) -> io::Result<usize> {
         loop {
             match self.session.conn().reader().read(buf) {
                 Ok(n) => return Ok(n),
@@ -372,33 +465,39 @@ impl<S: Read + Write> Read for TlsStream<S> {
             if !self.incoming.is_empty() && self.feed()? {
                 continue;
             }
-            match self.fill() {
-                Ok(0) => {
-                    // The transport ended: the session says whether cleanly (close_notify).
-                    let mut conn = self.session.conn();
-                    let _ = conn.read_tls(&mut &[][..]);
-                    conn.process_new_packets().map_err(tls_io_error)?;
-                    return conn.reader().read(buf);
-                }
-                Ok(_) => {}
-                Err(e) => return Err(e),
+            bound.before(|t| self.io.set_read_timeout(t))?;
+            if self.fill()? == 0 {
+                // The transport ended: the session says whether cleanly (close_notify).
+                let mut conn = self.session.conn();
+                let _ = conn.read_tls(&mut &[][..]);
+                conn.process_new_packets().map_err(tls_io_error)?;
+                return conn.reader().read(buf);
             }
         }
     }
-}
 
-impl<S: Read + Write> TlsStream<S> {
     /// Puts plaintext into the session with `put` (which takes at most 64 KiB) and sends the
-    /// records. A write that stalls (times out, would block) after the session took the
-    /// plaintext keeps the records and reports the plaintext taken: the next write or flush
-    /// sends them first, or reports the stall. One that stalls before takes nothing. Any
-    /// other error is reported at once.
+    /// records, the whole call bounded by the write timeout. A write that stalls (times out,
+    /// would block) after the session took the plaintext keeps the records and reports the
+    /// plaintext taken: the next write or flush sends them first, or reports the stall. One
+    /// that stalls before takes nothing. Any other error is reported at once.
     fn write_with(
         &mut self,
         put: impl FnOnce(&mut rustls::Writer<'_>) -> io::Result<usize>,
     ) -> io::Result<usize> {
+        let mut bound = CallBound::of(self.write_timeout);
+        let result = self.write_within(put, &mut bound);
+        bound.end(|t| self.io.set_write_timeout(t));
+        result
+    }
+
+    fn write_within(
+        &mut self,
+        put: impl FnOnce(&mut rustls::Writer<'_>) -> io::Result<usize>,
+        bound: &mut CallBound,
+    ) -> io::Result<usize> {
         let mut unsent = self.session.sending();
-        send(&mut unsent, &mut self.io)?;
+        send(&mut unsent, &mut self.io, bound)?;
         let taken = {
             let mut conn = self.session.conn();
             let n = put(&mut conn.writer())?;
@@ -407,10 +506,10 @@ impl<S: Read + Write> TlsStream<S> {
             }
             n
         };
-        let sent = send(&mut unsent, &mut self.io);
+        let sent = send(&mut unsent, &mut self.io, bound);
         drop(unsent);
         let more = self.session.conn().wants_write();
-        let sent = sent.and_then(|()| if more { self.send_all() } else { Ok(()) });
+        let sent = sent.and_then(|()| if more { self.send_all(bound) } else { Ok(()) });
         match sent {
             // The records wait for the next write or flush, which reports the stall.
             Err(e) if is_stall(&e) => Ok(taken),
@@ -421,7 +520,7 @@ impl<S: Read + Write> TlsStream<S> {
     }
 }
 
-impl<S: Read + Write> Write for TlsStream<S> {
+impl<S: Stream> Write for TlsStream<S> {
     /// Takes up to 64 KiB of `buf` into the session and sends the records; see
     /// `write_with` for what a stall does.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -449,30 +548,52 @@ impl<S: Read + Write> Write for TlsStream<S> {
         self.write_with(|w| w.write_vectored(&limited[..count]))
     }
 
+    /// Sends what earlier writes left unsent, within the write timeout.
     fn flush(&mut self) -> io::Result<()> {
-        self.send_all()?;
+        let mut bound = CallBound::of(self.write_timeout);
+        let sent = self.send_all(&mut bound);
+        bound.end(|t| self.io.set_write_timeout(t));
+        sent?;
         self.io.flush()
     }
 }
 
 impl<S: Stream> Stream for TlsStream<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.io.set_read_timeout(timeout)
+        self.io.set_read_timeout(timeout)?;
+        self.read_timeout = timeout;
+        Ok(())
     }
     fn read_timeout(&self) -> io::Result<Option<Duration>> {
         self.io.read_timeout()
     }
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.io.set_write_timeout(timeout)
+        self.io.set_write_timeout(timeout)?;
+        self.write_timeout = timeout;
+        Ok(())
     }
     fn write_timeout(&self) -> io::Result<Option<Duration>> {
         self.io.write_timeout()
     }
-    /// Sends `close_notify` (within the write timeout, best effort), then shuts the
-    /// transport down.
+    /// Sends `close_notify` (best effort: within the write timeout and at most a second,
+    /// and not while a writer is in the middle of sending), then shuts the transport down.
     fn shutdown(&mut self) -> io::Result<()> {
-        self.session.conn().send_close_notify();
-        let _ = self.send_all();
+        let sending = match self.session.sending.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(mut unsent) = sending {
+            self.session.conn().send_close_notify();
+            let limit = self
+                .write_timeout
+                .map_or(CLOSE_NOTIFY_WAIT, |t| t.min(CLOSE_NOTIFY_WAIT));
+            let mut bound = CallBound::within(self.write_timeout, limit);
+            if self.session.take_records(&mut unsent).is_ok() {
+                let _ = send(&mut unsent, &mut self.io, &mut bound);
+            }
+            bound.end(|t| self.io.set_write_timeout(t));
+        }
         self.io.shutdown()
     }
     fn peer_addr(&self) -> io::Result<SocketAddr> {
@@ -483,7 +604,7 @@ impl<S: Stream> Stream for TlsStream<S> {
     }
 }
 
-impl<S: Split> Split for TlsStream<S> {
+impl<S: Split + Stream> Split for TlsStream<S> {
     type Reader = TlsStream<S::Reader>;
     type Writer = TlsStream<S::Writer>;
 
@@ -491,25 +612,17 @@ impl<S: Split> Split for TlsStream<S> {
     fn split(self) -> io::Result<(TlsStream<S::Reader>, TlsStream<S::Writer>)> {
         let (reader, writer) = self.io.split()?;
         Ok((
-            TlsStream {
-                io: reader,
-                session: Arc::clone(&self.session),
-                incoming: self.incoming,
-            },
-            TlsStream {
-                io: writer,
-                session: self.session,
-                incoming: Incoming::default(),
-            },
+            TlsStream::with_session(reader, Arc::clone(&self.session), self.incoming),
+            TlsStream::with_session(writer, self.session, Incoming::default()),
         ))
     }
 
     fn reunite(reader: TlsStream<S::Reader>, writer: TlsStream<S::Writer>) -> TlsStream<S> {
-        TlsStream {
-            io: S::reunite(reader.io, writer.io),
-            session: reader.session,
-            incoming: reader.incoming,
-        }
+        TlsStream::with_session(
+            S::reunite(reader.io, writer.io),
+            reader.session,
+            reader.incoming,
+        )
     }
 }
 
@@ -529,13 +642,22 @@ pub(crate) fn connect<S: Stream>(
     host: &str,
     deadline: Option<Instant>,
 ) -> Result<TlsStream<S>, Error> {
-    let name = ServerName::try_from(host.trim_start_matches('[').trim_end_matches(']'))
+    let name = ServerName::try_from(crate::http::unbracket(host))
         .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
         .to_owned();
     let conn = ClientConnection::new(config, name).map_err(tls_error)?;
     let mut stream = TlsStream::new(io, conn.into());
-    stream.handshake(deadline)?;
-    Ok(stream)
+    match stream.handshake(deadline) {
+        Ok(()) => Ok(stream),
+        // rustls does not always say which name it expected: the one dialed.
+        Err(Error::Tls(TlsError::NameMismatch { expected })) if expected.is_empty() => {
+            Err(TlsError::NameMismatch {
+                expected: crate::http::unbracket(host).to_owned(),
+            }
+            .into())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A client config that trusts the roots of the build's features (the platform's with
@@ -648,7 +770,8 @@ pub struct TlsAcceptor {
 impl TlsAcceptor {
     /// An acceptor with your own config (client certificates, several names, ...). Build it
     /// with a crypto provider named (`ServerConfig::builder_with_provider`) unless your
-    /// program installs a process-wide default.
+    /// program installs a process-wide default. If it offers ALPN, offer `http/1.1` and
+    /// never `h2`: a WebSocket upgrade is HTTP/1.1.
     pub fn new(config: Arc<ServerConfig>) -> TlsAcceptor {
         TlsAcceptor { config }
     }
