@@ -196,3 +196,52 @@ fn writes_under_faults_send_exactly_what_they_report() {
         assert_eq!(failures > 0, breaks, "{fault:?}: {failures} failures");
     }
 }
+
+/// A peer that drains a little every 50 ms lets every transport write make progress; the
+/// TLS write as a whole still ends at the write timeout, not when the last byte drains.
+#[test]
+fn a_slowly_draining_peer_cannot_stretch_a_write_past_the_write_timeout() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    use wsio::Stream;
+
+    let ca = TestCa::new();
+    let acceptor = ca.server(&["localhost"]).acceptor();
+    let (mut client, mut server) = tls_pair(&ca, &acceptor);
+    client.get_mut().set_capacity(256);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = std::sync::Arc::clone(&stop);
+    let drain = thread::spawn(move || {
+        let mut buf = [0u8; 200];
+        while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(50));
+            // Raw ciphertext, straight off the pipe.
+            let _ = client.get_mut().read(&mut buf);
+        }
+    });
+    server
+        .set_write_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let started = Instant::now();
+    let result = server.write(&vec![7u8; 64 << 10]);
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    drain.join().unwrap();
+    // Either the plaintext was taken and the records wait (the next write or flush
+    // reports the stall), or the write stalled before taking any.
+    match result {
+        Ok(n) => assert!(n > 0),
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ),
+            "{e}"
+        ),
+    }
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    let started = Instant::now();
+    let flushed = server.flush();
+    assert!(flushed.is_err(), "the records cannot all have gone");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+}
