@@ -37,6 +37,10 @@ pub enum Error {
     /// The keepalive found the peer silent past its timeout: wsio sent close 1001 and
     /// dropped the connection (status 1006).
     KeepaliveTimeout,
+    /// This end is going away (the [`Server`](crate::Server) is shutting down; see
+    /// [`Stream::is_going_away`](crate::Stream::is_going_away)): wsio sent close 1001 and
+    /// ended the connection without waiting for the peer's answer (status 1006).
+    GoingAway,
     /// The peer broke RFC 6455. wsio sent a close frame with [`ProtocolError::close_code`]
     /// (1002, or 1007 for a payload that is not what it claims) and the connection is
     /// failed: this error repeats on every later call.
@@ -72,12 +76,13 @@ pub enum Error {
 
 impl Error {
     /// The close code wsio sent because of this error, if it sent one: the protocol
-    /// error's code, 1009 for a limit, 1001 when the keepalive gave up on the peer.
+    /// error's code, 1009 for a limit, 1001 when the keepalive gave up on the peer or this
+    /// end went away.
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
             Error::Capacity(_) => Some(CloseCode::MESSAGE_TOO_BIG),
-            Error::KeepaliveTimeout => Some(CloseCode::GOING_AWAY),
+            Error::KeepaliveTimeout | Error::GoingAway => Some(CloseCode::GOING_AWAY),
             _ => None,
         }
     }
@@ -143,6 +148,9 @@ impl fmt::Display for Error {
             Error::Timeout => f.write_str("timed out between frames; the connection is usable"),
             Error::Poisoned(p) => write!(f, "connection unusable: {p}"),
             Error::KeepaliveTimeout => f.write_str("the peer stopped answering keepalive pings"),
+            Error::GoingAway => {
+                f.write_str("going away: this end is shutting down (close 1001 sent)")
+            }
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Capacity(e) => write!(f, "limit exceeded: {e}"),
             Error::InvalidInput(e) => write!(f, "invalid input: {e}"),
@@ -202,7 +210,7 @@ impl From<Error> for io::Error {
                 let Error::Io(inner) = e else { unreachable!() };
                 return inner;
             }
-            Error::Closed(_) | Error::AlreadyClosed | Error::Poisoned(_) => {
+            Error::Closed(_) | Error::AlreadyClosed | Error::Poisoned(_) | Error::GoingAway => {
                 io::ErrorKind::ConnectionAborted
             }
             Error::Timeout | Error::KeepaliveTimeout => io::ErrorKind::TimedOut,
@@ -799,6 +807,7 @@ pub(crate) enum Sticky {
     Io(io::ErrorKind, &'static str),
     Poisoned(Poison),
     Keepalive,
+    GoingAway,
 }
 
 impl Sticky {
@@ -809,6 +818,7 @@ impl Sticky {
             Sticky::Io(kind, what) => Error::Io(io::Error::new(kind, what)),
             Sticky::Poisoned(p) => Error::Poisoned(p),
             Sticky::Keepalive => Error::KeepaliveTimeout,
+            Sticky::GoingAway => Error::GoingAway,
         }
     }
 }

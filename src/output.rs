@@ -71,6 +71,11 @@ impl<W> Output<W> {
         )
     }
 
+    /// Whether the stream says this end is going away.
+    pub(crate) fn is_going_away(&self) -> bool {
+        self.ops.is_some_and(|ops| ops.is_going_away(&self.stream))
+    }
+
     /// Makes the write deadline no later than `timeout` from now.
     pub(crate) fn bound_write_deadline(&mut self, timeout: Duration) {
         let bound = Instant::now() + timeout;

@@ -53,7 +53,16 @@ impl<L: Link> Wire for Port<L> {
         self.link.before_read()?;
         loop {
             let (stream, ops) = self.link.source();
+            // This end going away ends the connection at the next read; a read that brings
+            // nothing may be the stream shut down to wake this one up.
+            let going_away = |stream: &_| ops.is_some_and(|ops| ops.is_going_away(stream));
+            if going_away(stream) {
+                return Err(ReadError::GoingAway);
+            }
             match self.timer.attempt(stream, ops, buf) {
+                Attempt::Done(Ok(0) | Err(ReadError::Io(_))) if going_away(stream) => {
+                    return Err(ReadError::GoingAway);
+                }
                 Attempt::Done(result) => return result,
                 Attempt::Retry => {}
                 Attempt::Ping => self.link.keepalive_ping(),

@@ -43,6 +43,8 @@ pub(crate) enum ReadError {
     PeerSilent,
     /// A non-blocking stream has nothing to give now (the stream's own error).
     WouldBlock(io::Error),
+    /// The stream says this end is going away (a server shutting down).
+    GoingAway,
     /// The stream failed.
     Io(io::Error),
 }
@@ -811,6 +813,11 @@ impl Reader {
                 wire.fail(CloseCode::GOING_AWAY, "keepalive timeout");
                 self.failed = Some(Sticky::Keepalive);
                 Error::KeepaliveTimeout
+            }
+            ReadError::GoingAway => {
+                wire.fail(CloseCode::GOING_AWAY, "going away");
+                self.failed = Some(Sticky::GoingAway);
+                Error::GoingAway
             }
             ReadError::Io(e) => {
                 match self.end(wire, Sticky::Io(e.kind(), "an earlier read failed")) {

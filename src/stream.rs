@@ -71,6 +71,16 @@ pub trait Stream: Read + Write {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         Err(no_address())
     }
+
+    /// Whether this end is going away (a server shutting down), so that the connection
+    /// over the stream must end: at its next read, or before the next message it writes,
+    /// wsio sends a close frame with 1001 (going away) and the call fails with
+    /// [`Error::GoingAway`](crate::Error::GoingAway). To wake a reader blocked on the
+    /// stream, shut the stream's read direction down as well (what [`Server`](crate::Server)
+    /// does). The default: never.
+    fn is_going_away(&self) -> bool {
+        false
+    }
 }
 
 fn no_address() -> io::Error {
@@ -148,6 +158,9 @@ macro_rules! forward_stream {
             fn local_addr(&self) -> io::Result<SocketAddr> {
                 (**self).local_addr()
             }
+            fn is_going_away(&self) -> bool {
+                (**self).is_going_away()
+            }
         }
     )+};
 }
@@ -165,6 +178,7 @@ pub(crate) struct StreamOps<S> {
     set_read_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
     set_write_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
     shutdown: fn(&mut S) -> io::Result<()>,
+    is_going_away: fn(&S) -> bool,
 }
 
 impl<S> Clone for StreamOps<S> {
@@ -181,6 +195,7 @@ impl<S: Stream> StreamOps<S> {
             set_read_timeout: S::set_read_timeout,
             set_write_timeout: S::set_write_timeout,
             shutdown: S::shutdown,
+            is_going_away: S::is_going_away,
         }
     }
 }
@@ -194,6 +209,9 @@ impl<S> StreamOps<S> {
     }
     pub(crate) fn shutdown(&self, s: &mut S) -> io::Result<()> {
         (self.shutdown)(s)
+    }
+    pub(crate) fn is_going_away(&self, s: &S) -> bool {
+        (self.is_going_away)(s)
     }
 }
 

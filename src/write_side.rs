@@ -28,14 +28,17 @@ impl<'a, W: Write> WriteSide<'a, W> {
     }
 
     /// Whether the application may send: the writer has not failed and no close frame has
-    /// been sent.
-    fn check_open(&self) -> Result<()> {
+    /// been sent. This end going away ends the connection here (close 1001).
+    fn check_open(&mut self) -> Result<()> {
         self.out.writer.check()?;
-        if self.close.is_open() {
-            Ok(())
-        } else {
-            Err(Error::AlreadyClosed)
+        if !self.close.is_open() {
+            return Err(Error::AlreadyClosed);
         }
+        if self.out.is_going_away() {
+            self.fail(CloseCode::GOING_AWAY, "going away");
+            return Err(Error::GoingAway);
+        }
+        Ok(())
     }
 
     /// Writes a whole message.

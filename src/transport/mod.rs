@@ -87,6 +87,9 @@ impl Stream for MaybeTlsStream {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         each!(self, s => Stream::local_addr(s))
     }
+    fn is_going_away(&self) -> bool {
+        each!(self, s => Stream::is_going_away(s))
+    }
 }
 
 impl Split for MaybeTlsStream {

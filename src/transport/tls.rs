@@ -602,6 +602,9 @@ impl<S: Stream> Stream for TlsStream<S> {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.local_addr()
     }
+    fn is_going_away(&self) -> bool {
+        self.io.is_going_away()
+    }
 }
 
 impl<S: Split + Stream> Split for TlsStream<S> {
