@@ -569,11 +569,10 @@ impl HandshakeError {
         Some(match self {
             HandshakeError::MethodNotAllowed => 405,
             HandshakeError::HttpVersion
-            | HandshakeError::NotUpgrade
             | HandshakeError::InvalidKey
             | HandshakeError::MissingHost
             | HandshakeError::Malformed => 400,
-            HandshakeError::UnsupportedVersion => 426,
+            HandshakeError::UnsupportedVersion | HandshakeError::NotUpgrade => 426,
             HandshakeError::OriginRejected => 403,
             HandshakeError::Rejected(status) => *status,
             HandshakeError::TooLarge | HandshakeError::TooManyHeaders => 431,

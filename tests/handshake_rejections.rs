@@ -61,7 +61,7 @@ fn http_1_0_is_400() {
 }
 
 #[test]
-fn missing_upgrade_or_connection_is_400() {
+fn missing_upgrade_or_connection_is_426_naming_websocket_13() {
     for request in [
         replace("Upgrade: websocket\r\n", ""),
         replace("Upgrade: websocket", "Upgrade: h2c"),
@@ -69,7 +69,12 @@ fn missing_upgrade_or_connection_is_400() {
     ] {
         let (err, response) = refused(&Upgrader::new(), &request);
         assert!(matches!(err, HandshakeError::NotUpgrade), "{err}");
-        assert_eq!(status_line(&response), "HTTP/1.1 400 Bad Request");
+        assert_eq!(status_line(&response), "HTTP/1.1 426 Upgrade Required");
+        assert!(response.contains("Upgrade: websocket\r\n"), "{response}");
+        assert!(
+            response.contains("Sec-WebSocket-Version: 13\r\n"),
+            "{response}"
+        );
     }
 }
 

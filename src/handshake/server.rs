@@ -104,6 +104,7 @@ impl Rejection {
 /// [`InvalidInput`](crate::InvalidInput).
 pub struct Accept<'r> {
     request: &'r Request,
+    peer: Option<std::net::SocketAddr>,
     subprotocol: Option<String>,
     headers: Headers,
     value: Option<Box<dyn Any + Send + Sync>>,
@@ -111,6 +112,12 @@ pub struct Accept<'r> {
 }
 
 impl<'r> Accept<'r> {
+    /// The client's address, when the stream has one (a TCP connection; not a Unix socket,
+    /// nor a request checked with [`Upgrader::accept`]).
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.peer
+    }
+
     /// The subprotocol the response will name: the [`Upgrader`]'s choice from its list, until
     /// changed here.
     pub fn subprotocol(&self) -> Option<&str> {
@@ -286,6 +293,7 @@ pub struct Upgrader {
     check_request: Option<Box<RequestCheck>>,
     keep_headers: Vec<String>,
     error_response: Option<Box<ErrorResponse>>,
+    server_header: Option<String>,
 }
 
 impl Default for Upgrader {
@@ -317,6 +325,7 @@ impl Upgrader {
             check_request: None,
             keep_headers: Vec::new(),
             error_response: None,
+            server_header: None,
         }
     }
 
@@ -441,6 +450,17 @@ impl Upgrader {
         self
     }
 
+    /// A `Server:` header for every response (the 101 and refusals), e.g. `"myapp/1.2"`.
+    /// A value with a control character is never written: the response fails with
+    /// [`InvalidInput`](crate::InvalidInput) instead.
+    ///
+    /// Defaults to none.
+    #[must_use]
+    pub fn server_header(mut self, value: impl Into<String>) -> Upgrader {
+        self.server_header = Some(value.into());
+        self
+    }
+
     /// Reads the opening handshake request from `stream`, checks it, answers it, and returns
     /// the connection. The request is read incrementally (each byte is looked at once), at
     /// most [`Config::max_handshake_size`] bytes and [`Config::max_headers`] headers, within
@@ -518,10 +538,12 @@ impl Upgrader {
     ///
     /// A [`Refusal`] with the response to send instead.
     pub fn accept(&self, request: &Request) -> std::result::Result<Accepted, Refusal> {
-        self.negotiate(request)
+        self.negotiate(request, None)
     }
 
-    fn read_request<S: Stream>(
+    /// Reads a request head from `stream` within `deadline`, answering one that breaks
+    /// HTTP or the limits.
+    pub(crate) fn read_request<S: Stream>(
         &self,
         stream: &mut S,
         deadline: Option<Instant>,
@@ -541,11 +563,24 @@ impl Upgrader {
             Err(e) => return Err(e.into()),
         };
         let refusal = self.refusal(error, Headers::new());
-        Err(respond(stream, deadline, refusal))
+        Err(self.respond(stream, deadline, refusal))
+    }
+
+    /// Sends a refusal, with the `Server:` header.
+    fn respond<S: Stream>(
+        &self,
+        stream: &mut S,
+        deadline: Option<Instant>,
+        mut refusal: Refusal,
+    ) -> Error {
+        if let Some(server) = &self.server_header {
+            refusal.response.headers.push("Server", server.as_str());
+        }
+        respond(stream, deadline, refusal)
     }
 
     /// Checks the request and sends the response.
-    fn answer<S: Stream>(
+    pub(crate) fn answer<S: Stream>(
         &self,
         mut stream: S,
         request: &Request,
@@ -553,22 +588,27 @@ impl Upgrader {
         deadline: Option<Instant>,
         saved: SavedTimeouts,
     ) -> Result<Conn<S>> {
-        let result = match self.negotiate(request) {
+        let result = match self.negotiate(request, stream.peer_addr().ok()) {
             Ok(accepted) => {
                 let mut head = HeadWriter::response(101);
                 let upgrade = head
                     .header("Upgrade", "websocket")
                     .and_then(|head| head.header("Connection", "Upgrade"))
-                    .and_then(|head| head.headers(&accepted.headers));
+                    .and_then(|head| head.headers(&accepted.headers))
+                    .and_then(|head| match &self.server_header {
+                        Some(server) => head.header("Server", server),
+                        None => Ok(head),
+                    });
                 match upgrade {
                     Ok(_) => http::write_all(&mut stream, deadline, head.finish("").as_bytes())
                         .map_err(Error::from)
                         .map(|()| accepted),
-                    // Every header was checked on the way in; this cannot happen.
+                    // The callback's headers were checked on the way in; the `Server:`
+                    // header was not.
                     Err(e) => Err(Error::InvalidInput(e.into())),
                 }
             }
-            Err(refusal) => Err(respond(&mut stream, deadline, refusal)),
+            Err(refusal) => Err(self.respond(&mut stream, deadline, refusal)),
         };
         saved.restore(&mut stream);
         Ok(result?.into_conn(stream, leftover))
@@ -576,7 +616,11 @@ impl Upgrader {
 
     /// The protocol checks, then the origin, then the callback; picks the subprotocol and
     /// answers a permessage-deflate offer. The one place a request is decided.
-    fn negotiate(&self, request: &Request) -> std::result::Result<Accepted, Refusal> {
+    fn negotiate(
+        &self,
+        request: &Request,
+        peer: Option<std::net::SocketAddr>,
+    ) -> std::result::Result<Accepted, Refusal> {
         if let Err((error, headers)) = self.check_protocol(request) {
             return Err(self.refusal(error, headers));
         }
@@ -589,6 +633,7 @@ impl Upgrader {
         }
         let mut accept = Accept {
             request,
+            peer,
             subprotocol: self.pick_subprotocol(request),
             headers: Headers::new(),
             value: None,
@@ -676,13 +721,10 @@ impl Upgrader {
         if !headers.contains_token("Upgrade", "websocket")
             || !headers.contains_token("Connection", "upgrade")
         {
-            return plain(HandshakeError::NotUpgrade);
+            return Err((HandshakeError::NotUpgrade, websocket_required()));
         }
         if !headers.tokens("Sec-WebSocket-Version").any(|v| v == "13") {
-            let mut version = Headers::new();
-            version.push("Upgrade", "websocket");
-            version.push("Sec-WebSocket-Version", "13");
-            return Err((HandshakeError::UnsupportedVersion, version));
+            return Err((HandshakeError::UnsupportedVersion, websocket_required()));
         }
         let mut keys = headers.get_all("Sec-WebSocket-Key");
         match (keys.next(), keys.next()) {
@@ -747,6 +789,15 @@ fn respond<S: Stream>(stream: &mut S, deadline: Option<Instant>, refusal: Refusa
     // The client may be gone already; the handshake error is what matters.
     let _ = http::write_all(stream, deadline, bytes.as_bytes());
     error
+}
+
+/// The headers of a 426: what to upgrade to (RFC 9110 15.5.22) and the one version spoken
+/// (RFC 6455 4.4).
+fn websocket_required() -> Headers {
+    let mut headers = Headers::new();
+    headers.push("Upgrade", "websocket");
+    headers.push("Sec-WebSocket-Version", "13");
+    headers
 }
 
 /// gorilla's default origin check: no `Origin`, or one whose host and port are the `Host`
