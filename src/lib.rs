@@ -250,6 +250,8 @@ mod split;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod transport;
+// A threaded server over the handshake and the transports.
+mod server;
 
 pub use config::{Config, ConfigBuilder, FlushPolicy, Keepalive, MIN_BUFFER_SIZE};
 pub use conn::Conn;
@@ -272,6 +274,10 @@ pub use proto::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN, M
 /// ([`Dialer::tls_config`], [`TlsAcceptor::new`]) you may build.
 #[cfg(feature = "rustls")]
 pub use rustls;
+pub use server::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_STACK_SIZE, HttpResponse, Server, ServerBuilder, ServerHandle,
+    ServerStats, ServerStream,
+};
 pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf};
 pub use stream::Stream;
 pub use transport::MaybeTlsStream;

@@ -450,6 +450,29 @@ impl Upgrader {
         self
     }
 
+    /// The configuration connections get.
+    pub(crate) fn settings(&self) -> &Config {
+        &self.config
+    }
+
+    /// The `Server:` header's value, if set.
+    pub(crate) fn server_name(&self) -> Option<&str> {
+        self.server_header.as_deref()
+    }
+
+    /// A refusal as sent, with the `Server:` header (a plain 500 if the refusal cannot be
+    /// sent as it is).
+    pub(crate) fn rejection_bytes(&self, mut rejection: Rejection) -> Vec<u8> {
+        if let Some(server) = &self.server_header {
+            rejection.headers.push("Server", server.as_str());
+        }
+        rejection
+            .to_head()
+            .or_else(|_| Rejection::new(500).to_head())
+            .unwrap_or_default()
+            .into_bytes()
+    }
+
     /// A `Server:` header for every response (the 101 and refusals), e.g. `"myapp/1.2"`.
     /// A value with a control character is never written: the response fails with
     /// [`InvalidInput`](crate::InvalidInput) instead.
