@@ -586,8 +586,8 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        200..=299 => "Success",
-        300..=399 => "Redirection",
+        _ if (200..300).contains(&status) => "Success",
+        _ if (300..400).contains(&status) => "Redirection",
         _ => "Error",
     }
 }

@@ -1,6 +1,7 @@
 //! The threaded server against real clients over loopback: echo, the plain-HTTP callback
 //! and the 426 without one, the request callback's decisions as a client sees them, the cap
-//! on live connections, silent connections that delay nobody, and a Unix socket.
+//! on live connections, silent connections that delay nobody, a Unix socket, a slowloris,
+//! and shutdown as handlers that only write or ignore everything see it.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -22,6 +23,18 @@ fn echo(mut conn: wsio::Conn<ServerStream>) {
             break;
         }
     }
+}
+
+/// Waits up to `limit` for `f` to hold.
+fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while !f() {
+        if Instant::now() > until {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 fn url(server: &Server) -> String {
@@ -278,4 +291,102 @@ fn serves_a_unix_socket() {
     assert!(handle.shutdown(Duration::from_secs(5)));
     server.wait();
     assert!(!path.exists(), "the socket file is removed");
+}
+
+#[test]
+fn a_handler_that_only_writes_goes_away_at_its_next_message() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .start(|mut conn| {
+            let mut i = 0u64;
+            loop {
+                match conn.write_text(&format!("tick {i}")) {
+                    Ok(()) => thread::sleep(Duration::from_millis(5)),
+                    Err(Error::GoingAway) => return,
+                    Err(e) => panic!("{e}"),
+                }
+                i += 1;
+            }
+        })
+        .unwrap();
+    let (mut conn, _) = wsio::dial(&format!("ws://{}/", server.local_addrs()[0])).unwrap();
+    assert!(matches!(conn.read_message().unwrap(), Message::Text(_)));
+    assert!(server.shutdown(Duration::from_secs(5)));
+    let code = loop {
+        match conn.read_message() {
+            Ok(_) => {}
+            Err(Error::Closed(status)) => break status.code,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(code, CloseCode::GOING_AWAY);
+    server.wait();
+}
+
+#[test]
+fn a_handler_that_ignores_everything_is_cut_after_the_grace_period() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .start(|conn| {
+            // Neither reads nor writes for longer than the grace period.
+            thread::sleep(Duration::from_millis(1500));
+            drop(conn);
+        })
+        .unwrap();
+    let (_conn, _) = wsio::dial(&format!("ws://{}/", server.local_addrs()[0])).unwrap();
+    assert!(eventually(Duration::from_secs(5), || server.stats().live == 1));
+    let started = Instant::now();
+    assert!(!server.shutdown(Duration::from_millis(300)));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    server.wait();
+}
+
+#[test]
+fn a_slowloris_is_cut_at_the_handshake_timeout_while_a_real_client_is_served() {
+    let server = Server::builder()
+        .upgrader(
+            Upgrader::new().config(
+                Config::builder()
+                    .handshake_timeout(Some(Duration::from_millis(800)))
+                    .build(),
+            ),
+        )
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .start(echo)
+        .unwrap();
+    let addr = server.local_addrs()[0];
+    let request = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n";
+    let trickling: Vec<_> = (0..50)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                for byte in request {
+                    if s.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    assert!(eventually(Duration::from_secs(5), || server.stats().live >= 50));
+    let (mut conn, _) = wsio::dial(&format!("ws://{addr}/")).unwrap();
+    conn.write_text("served").unwrap();
+    assert_eq!(conn.read_message().unwrap(), Message::Text("served".into()));
+    drop(conn);
+    // Every trickler's thread is freed at the handshake timeout (plus a loaded machine's
+    // margin), long before its request would be whole.
+    assert!(
+        eventually(Duration::from_secs(3), || server.stats().live == 0),
+        "{:?}",
+        server.stats()
+    );
+    assert!(server.stats().failed_handshakes >= 50);
+    for t in trickling {
+        t.join().unwrap();
+    }
+    server.shutdown(Duration::from_secs(1));
 }
