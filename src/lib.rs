@@ -8,8 +8,8 @@
 //!
 //! # Overview
 //!
-//! A server accepts TCP connections and upgrades and serves each on a thread of its own
-//! (the handshake too: a silent client must hold up nobody else), logging what goes wrong:
+//! A [`Server`] accepts connections and upgrades and serves each on a thread of its own (the
+//! handshake too: a silent client holds up nobody else), logging what goes wrong:
 //!
 #![doc = concat!("```no_run\n", include_str!("../examples/server.rs"), "```")]
 //!

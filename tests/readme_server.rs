@@ -1,6 +1,6 @@
 //! The README's server is code users copy: it is `examples/server.rs` word for word, and it
-//! keeps serving through a plain GET (which used to end it) and a silent client (which used
-//! to stall every other client for the handshake timeout).
+//! keeps serving through a plain GET and a silent client (which, with an accept loop written
+//! by hand, used to end it or stall every other client for the handshake timeout).
 
 const README: &str = include_str!("../README.md");
 const SAMPLE: &str = include_str!("../examples/server.rs");
@@ -18,12 +18,13 @@ mod sample {
     include!("../examples/server.rs");
 
     use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
 
     #[test]
     fn it_serves_through_a_plain_get_and_a_silent_client() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = thread::spawn(move || serve(listener));
+        let server = start(Server::builder().bind("127.0.0.1:0").unwrap()).unwrap();
+        let addr = server.local_addrs()[0];
 
         // A browser asking for a favicon gets an HTTP error, and the server goes on.
         let mut get = TcpStream::connect(addr).unwrap();
@@ -51,6 +52,8 @@ mod sample {
             conn.read_message().unwrap(),
             wsio::Message::Text("hello".into())
         );
-        assert!(!server.is_finished(), "the server stopped");
+        assert_eq!(server.stats().accepted, 3);
+        server.shutdown(Duration::from_secs(5));
+        server.wait();
     }
 }

@@ -13,15 +13,14 @@ mod counting_alloc;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::ErrorKind;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use wsio::{
     CloseCode, Config, Conn, DeflateConfig, Dialer, Error, Initiator, Keepalive, MaybeTlsStream,
-    MessageKind, Upgrader,
+    MessageKind, ServerStream, Upgrader,
 };
 
 #[global_allocator]
@@ -105,7 +104,6 @@ impl Rng {
 
 #[derive(Default)]
 struct ServerStats {
-    live: AtomicUsize,
     echoed: AtomicU64,
     /// How each connection ended, by category.
     ends: Mutex<BTreeMap<String, u64>>,
@@ -113,7 +111,7 @@ struct ServerStats {
 
 const CLOSE_ME: &[u8] = b"server, close this connection";
 
-fn serve(conn: &mut Conn<TcpStream>, stats: &ServerStats) -> String {
+fn serve(conn: &mut Conn<ServerStream>, stats: &ServerStats) -> String {
     let mut buf = Vec::new();
     loop {
         match conn.read_message_into(&mut buf) {
@@ -160,39 +158,32 @@ fn keepalive() -> Option<Keepalive> {
     ))
 }
 
-fn start_server(
-    stats: Arc<ServerStats>,
-    stop: Arc<AtomicBool>,
-) -> (SocketAddr, thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let upgrader = Arc::new(
-        Upgrader::new().allow_any_origin().config(
-            Config::builder()
-                .keepalive(keepalive())
-                .deflate(DeflateConfig::new())
-                .build(),
-        ),
+/// The soak's server: a `wsio::Server` that records how each connection ended.
+fn start_server(stats: Arc<ServerStats>) -> wsio::Server {
+    let upgrader = Upgrader::new().allow_any_origin().config(
+        Config::builder()
+            .keepalive(keepalive())
+            .deflate(DeflateConfig::new())
+            .build(),
     );
-    let accept = thread::spawn(move || {
-        for stream in listener.incoming() {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            let Ok(stream) = stream else { continue };
-            let (upgrader, stats) = (Arc::clone(&upgrader), Arc::clone(&stats));
-            stats.live.fetch_add(1, Ordering::SeqCst);
-            thread::spawn(move || {
-                let end = match upgrader.upgrade(stream) {
-                    Ok(mut conn) => serve(&mut conn, &stats),
-                    Err(e) => format!("handshake failed: {e}"),
-                };
-                *stats.ends.lock().unwrap().entry(end).or_default() += 1;
-                stats.live.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
-    });
-    (addr, accept)
+    let failed = Arc::clone(&stats);
+    wsio::Server::builder()
+        .upgrader(upgrader)
+        .on_error(move |e, _| {
+            *failed
+                .ends
+                .lock()
+                .unwrap()
+                .entry(format!("handshake failed: {e}"))
+                .or_default() += 1;
+        })
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .start(move |mut conn| {
+            let end = serve(&mut conn, &stats);
+            *stats.ends.lock().unwrap().entry(end).or_default() += 1;
+        })
+        .unwrap()
 }
 
 // ---- the clients: workers that each keep a pool of connections busy ----
@@ -388,8 +379,8 @@ fn finished(pongs: &SharedPongs, what: &str) -> u64 {
 /// Runs the whole soak once and returns what the clients did.
 fn run(secs: u64, conns: usize, workers: usize) -> (ClientStats, Arc<ServerStats>) {
     let stats = Arc::new(ServerStats::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let (addr, accept) = start_server(Arc::clone(&stats), Arc::clone(&stop));
+    let server = start_server(Arc::clone(&stats));
+    let addr = server.local_addrs()[0];
     let url = format!("ws://{addr}/soak");
     let until = Instant::now() + Duration::from_secs(secs);
     let handles: Vec<_> = (0..workers)
@@ -413,16 +404,12 @@ fn run(secs: u64, conns: usize, workers: usize) -> (ClientStats, Arc<ServerStats
         total.max_open += s.max_open;
     }
     assert!(
-        eventually(Duration::from_secs(30), || stats
-            .live
-            .load(Ordering::SeqCst)
-            == 0),
-        "{} server threads still running",
-        stats.live.load(Ordering::SeqCst)
+        eventually(Duration::from_secs(30), || server.stats().live == 0),
+        "{} server connections still live",
+        server.stats().live
     );
-    stop.store(true, Ordering::SeqCst);
-    drop(TcpStream::connect(addr));
-    accept.join().unwrap();
+    assert!(server.shutdown(Duration::from_secs(5)));
+    server.wait();
     (total, stats)
 }
 

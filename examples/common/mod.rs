@@ -79,7 +79,7 @@ pub fn echo<S: Read + Write + Split>(conn: Conn<S>) -> wsio::Result<()> {
     loop {
         let (kind, mut reader) = match rx.next_reader() {
             Ok(next) => next,
-            Err(Error::Closed(_)) => return Ok(()),
+            Err(Error::Closed(_) | Error::GoingAway) => return Ok(()),
             Err(e) => return Err(e),
         };
         let mut writer = tx.next_writer(kind)?;

@@ -1,23 +1,21 @@
-//! A real echo server on loopback for the adversarial tests, thread per connection, that
-//! counts its live connection threads and records how each connection ended.
+//! A real echo server on loopback for the adversarial tests: a [`wsio::Server`] whose
+//! handler echoes whole messages and records how each connection ended.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wsio::{Config, Error, Upgrader};
+use wsio::{Config, Error, ServerStream, Upgrader};
 
 pub struct Server {
     pub addr: SocketAddr,
-    /// Connection threads still running.
-    pub live: Arc<AtomicUsize>,
     /// How each finished connection ended (the error that stopped it).
     pub ends: Arc<Mutex<Vec<String>>>,
+    server: wsio::Server,
 }
 
 impl Server {
@@ -27,33 +25,35 @@ impl Server {
 
     /// Like `start`, and every echo must be written within `write_timeout`.
     pub fn start_with(config: Config, write_timeout: Option<Duration>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let live = Arc::new(AtomicUsize::new(0));
         let ends = Arc::new(Mutex::new(Vec::new()));
-        let upgrader = Arc::new(Upgrader::new().allow_any_origin().config(config));
-        let (l, e) = (Arc::clone(&live), Arc::clone(&ends));
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let (upgrader, live, ends) =
-                    (Arc::clone(&upgrader), Arc::clone(&l), Arc::clone(&e));
-                live.fetch_add(1, Ordering::SeqCst);
-                thread::spawn(move || {
-                    let end = serve(&upgrader, stream, write_timeout);
-                    ends.lock().unwrap().push(end);
-                    live.fetch_sub(1, Ordering::SeqCst);
-                });
-            }
-        });
-        Server { addr, live, ends }
+        let (failed, handled) = (Arc::clone(&ends), Arc::clone(&ends));
+        let server = wsio::Server::builder()
+            .upgrader(Upgrader::new().allow_any_origin().config(config))
+            .on_error(move |e, _| failed.lock().unwrap().push(format!("handshake: {e}")))
+            .bind("127.0.0.1:0")
+            .unwrap()
+            .start(move |conn| {
+                let end = serve(conn, write_timeout);
+                handled.lock().unwrap().push(end);
+            })
+            .unwrap();
+        Server {
+            addr: server.local_addrs()[0],
+            ends,
+            server,
+        }
     }
 
-    /// Waits up to `limit` for the live connection threads to drop to `n`.
+    /// Connections live now: in their handshake or echoing.
+    pub fn live(&self) -> usize {
+        self.server.stats().live
+    }
+
+    /// Waits up to `limit` for the live connections to drop to `n`.
     pub fn wait_live(&self, n: usize, limit: Duration) -> bool {
         let until = Instant::now() + limit;
         while Instant::now() < until {
-            if self.live.load(Ordering::SeqCst) <= n {
+            if self.live() <= n {
                 return true;
             }
             thread::sleep(Duration::from_millis(10));
@@ -62,11 +62,13 @@ impl Server {
     }
 }
 
-fn serve(upgrader: &Upgrader, stream: TcpStream, write_timeout: Option<Duration>) -> String {
-    let mut conn = match upgrader.upgrade(stream) {
-        Ok(conn) => conn,
-        Err(e) => return format!("handshake: {e}"),
-    };
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.server.shutdown(Duration::from_secs(1));
+    }
+}
+
+fn serve(mut conn: wsio::Conn<ServerStream>, write_timeout: Option<Duration>) -> String {
     let mut buf = Vec::new();
     loop {
         match conn.read_message_into(&mut buf) {
