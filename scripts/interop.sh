@@ -28,6 +28,10 @@ rc=0
   die "echo --proxy should fail with exit 2 and a usage line (exit $rc: $(cat "$work/bad-flag.txt"))"
 echo "echo example: an unknown flag is refused with a usage line"
 
+# The connection cap and the graceful stop, as a real client sees them.
+timeout 120 "$venv/bin/python" scripts/interop_shutdown.py "$echo_bin" "$(free_port)" ||
+  die "the echo example's cap or shutdown failed"
+
 make_certs "$work/certs"
 certs=$work/certs
 
