@@ -115,6 +115,38 @@
 //! middle of a frame too; a write returns it if nothing of its frames went out, and
 //! [`Error::Poisoned`] if part of a frame did.
 //!
+//! # Servers
+//!
+//! [`Server`] is the server most programs want: [`Server::builder`] binds TCP addresses
+//! and Unix sockets (with TLS given a `TlsAcceptor`), takes an [`Upgrader`] (the
+//! configuration, and in [`Upgrader::check_request`] the one place a request is decided:
+//! it sees the request and the client's address ([`Accept::peer_addr`]), accepts with a
+//! subprotocol, headers and a value the handler reads with [`Conn::value`], or refuses with
+//! any status), and [`start`](ServerBuilder::start)s a handler on a thread of its own for
+//! every connection. Requests that are not upgrades go to an optional plain-HTTP callback
+//! ([`ServerBuilder::http`], for the page and the script of a browser client) or get 426.
+//! Past [`ServerBuilder::max_connections`] a client is answered 503 with `Retry-After`, never
+//! queued. [`ServerHandle::shutdown`] stops it gracefully: close 1001 to every connection
+//! (through [`Stream::is_going_away`]: a handler's next read or message fails with
+//! [`Error::GoingAway`], a blocked read is woken), a wait for the handlers, then the rest
+//! cut. [`Server::stats`] counts live, accepted and refused connections and failed
+//! handshakes.
+//!
+//! # Embedding in an HTTP server
+//!
+//! A server that already speaks HTTP hands WebSocket requests to wsio in one of two ways:
+//!
+//! - It gives wsio the stream: [`Upgrader::upgrade_with_request`] takes the request it read,
+//!   and the bytes it read past the request's head (`leftover`: the client may have sent its
+//!   first frames already), answers, and returns the connection.
+//! - It writes the response itself (tiny_http's `Request::upgrade`): [`Upgrader::accept`]
+//!   decides the request without the stream and returns the 101's headers
+//!   ([`Accepted::headers`]) or the [`Refusal`] to send; after sending them, the server's
+//!   upgraded stream becomes a connection with [`Accepted::into_conn`] (or
+//!   [`Accepted::into_raw_conn`] for a stream that is only `Read + Write`, which then has
+//!   no deadlines or keepalive). `examples/tiny_http.rs` serves a page and WebSocket on one
+//!   port this way; [`is_websocket_upgrade`] tells the two kinds of request apart.
+//!
 //! # TLS and proxies
 //!
 //! With the `rustls` feature, [`Dialer::dial`] speaks `wss://` and a server accepts TLS with

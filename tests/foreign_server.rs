@@ -1,71 +1,27 @@
-//! wsio inside a real threaded HTTP server that writes the 101 response itself: tiny_http
-//! serves a page and, on the same port, WebSocket connections, which its
+//! wsio inside a real threaded HTTP server that writes the 101 response itself: the
+//! tiny_http example serves a page and, on the same port, WebSocket connections, which its
 //! `Request::upgrade` hands to wsio through `Upgrader::accept`.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::thread;
 
-use tiny_http::{Header, Response, Server};
-use wsio::{Dialer, Error, Message, Request, Upgrader};
+use wsio::{Dialer, Error, Message, Upgrader};
 
-/// The request as wsio sees it.
-fn request_of(request: &tiny_http::Request) -> Request {
-    request.headers().iter().fold(
-        Request::new(request.method().as_str(), request.url()),
-        |r, h| r.with_header(h.field.as_str().as_str(), h.value.as_str()),
-    )
-}
-
-/// Serves `count` requests: a page, or an echo over WebSocket.
-fn serve(server: Server, upgrader: Upgrader, count: usize) {
-    for request in server.incoming_requests().take(count) {
-        let wsio_request = request_of(&request);
-        if !wsio::is_websocket_upgrade(&wsio_request) {
-            let _ = request.respond(Response::from_string("a page, not a websocket"));
-            continue;
-        }
-        match upgrader.accept(&wsio_request) {
-            Ok(accepted) => {
-                let mut response = Response::empty(101);
-                for (name, value) in accepted.headers().iter() {
-                    response.add_header(Header::from_bytes(name, value).unwrap());
-                }
-                let stream = request.upgrade("websocket", response);
-                let mut conn = accepted.into_raw_conn(stream, &[]);
-                thread::spawn(move || {
-                    while let Ok(message) = conn.read_message() {
-                        if conn
-                            .write_message(message.kind(), message.as_bytes())
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                });
-            }
-            Err(refusal) => {
-                let rejection = refusal.response();
-                let mut response =
-                    Response::from_string(rejection.body()).with_status_code(rejection.status());
-                for (name, value) in rejection.headers().iter() {
-                    response.add_header(Header::from_bytes(name, value).unwrap());
-                }
-                let _ = request.respond(response);
-            }
-        }
-    }
-}
+#[allow(dead_code)]
+#[path = "../examples/tiny_http.rs"]
+mod example;
 
 #[test]
 fn tiny_http_serves_a_page_and_hands_websocket_requests_to_wsio() {
-    let server = Server::http("127.0.0.1:0").unwrap();
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let addr = server.server_addr().to_ip().unwrap();
     let upgrader = Upgrader::new().subprotocols(["chat"]).config(
         wsio::Config::builder()
             .deflate(wsio::DeflateConfig::new())
             .build(),
     );
-    let serving = thread::spawn(move || serve(server, upgrader, 3));
+    thread::spawn(move || example::serve(server, Arc::new(upgrader)));
 
     // A plain page.
     let mut page = std::net::TcpStream::connect(addr).unwrap();
@@ -77,7 +33,7 @@ fn tiny_http_serves_a_page_and_hands_websocket_requests_to_wsio() {
     let mut text = String::new();
     page.read_to_string(&mut text).unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.ends_with("a page, not a websocket"));
+    assert!(text.contains("new WebSocket("), "{text}");
 
     // A WebSocket connection, with a subprotocol and compression agreed through tiny_http.
     let (mut conn, response) = Dialer::new()
@@ -106,5 +62,4 @@ fn tiny_http_serves_a_page_and_hands_websocket_requests_to_wsio() {
         matches!(&err, Error::Handshake(wsio::HandshakeError::Status(r)) if r.status() == 403),
         "{err}"
     );
-    serving.join().unwrap();
 }
