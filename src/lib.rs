@@ -145,7 +145,8 @@
 //!   upgraded stream becomes a connection with [`Accepted::into_conn`] (or
 //!   [`Accepted::into_raw_conn`] for a stream that is only `Read + Write`, which then has
 //!   no deadlines or keepalive). `examples/tiny_http.rs` serves a page and WebSocket on one
-//!   port this way; [`is_websocket_upgrade`] tells the two kinds of request apart.
+//!   port this way, and `embedding/` does the same inside rouille through its `Upgrade`
+//!   trait; [`is_websocket_upgrade`] tells the two kinds of request apart.
 //!
 //! # TLS and proxies
 //!
