@@ -457,6 +457,9 @@ pub enum InvalidInput {
     /// A write to a streamed message after a write to it failed: the message was given up
     /// (see [`MessageWriter`](crate::MessageWriter)); start a new one.
     MessageGivenUp,
+    /// An HTTP response status outside 200-599, from a server's plain-HTTP callback (it is
+    /// given).
+    HttpStatus(u16),
 }
 
 impl fmt::Display for InvalidInput {
@@ -483,10 +486,16 @@ impl fmt::Display for InvalidInput {
                 f,
                 "the value of header {name:?} holds a control character (CR, LF, NUL, ...)"
             ),
+            InvalidInput::HttpStatus(status) => {
+                write!(
+                    f,
+                    "HTTP status {status} is not one a response may have (200-599)"
+                )
+            }
             InvalidInput::HandshakeHeader(name) => {
                 write!(
                     f,
-                    "header {name:?} belongs to the handshake and may not be set"
+                    "header {name:?} is one wsio sets itself (the handshake's, or a response's framing) and may not be set"
                 )
             }
             InvalidInput::Subprotocol(name) => {

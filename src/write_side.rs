@@ -31,12 +31,16 @@ impl<'a, W: Write> WriteSide<'a, W> {
     /// been sent. This end going away ends the connection here (close 1001).
     fn check_open(&mut self) -> Result<()> {
         self.out.writer.check()?;
+        // Going away wins over an earlier close: every face (the other half of a split
+        // connection too) says why the connection ended.
+        if self.out.is_going_away() {
+            if self.close.is_open() {
+                self.fail(CloseCode::GOING_AWAY, "going away");
+            }
+            return Err(Error::GoingAway);
+        }
         if !self.close.is_open() {
             return Err(Error::AlreadyClosed);
-        }
-        if self.out.is_going_away() {
-            self.fail(CloseCode::GOING_AWAY, "going away");
-            return Err(Error::GoingAway);
         }
         Ok(())
     }

@@ -2,6 +2,9 @@
 //! every handler returns, and threads, file descriptors and heap come back to where they
 //! were. The only test of its binary: it counts the process's threads and descriptors.
 
+#[path = "support/eventually.rs"]
+mod eventually_support;
+
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -9,6 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use eventually_support::eventually;
 use wsio::{CloseCode, Error, Message, Server, ServerStream};
 
 #[global_allocator]
@@ -24,18 +28,6 @@ fn threads() -> usize {
 
 fn fds() -> usize {
     count_dir("/proc/self/fd")
-}
-
-/// Waits up to `limit` for `f` to hold.
-fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    while !f() {
-        if Instant::now() > until {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    true
 }
 
 fn echo(mut conn: wsio::Conn<ServerStream>) {
@@ -97,6 +89,7 @@ fn shut_down_with_live_clients() {
     println!("{N} connections shut down in {took:?}");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn shutdown_sends_1001_to_every_live_connection_and_leaves_nothing_behind() {
     // One round first, so that what the process sets up once is not counted.

@@ -61,3 +61,46 @@ fn wss_with_compression_on_half_the_default_stack() {
     }
     server.wait();
 }
+
+/// Over TLS a refused client is closed without an answer (a 503 would need a TLS handshake
+/// for it): it sees the connection end, typed, at once; the live one keeps working.
+#[test]
+fn past_the_cap_a_tls_client_is_closed_unanswered() {
+    let ca = TestCa::new();
+    let server = Server::builder()
+        .tls(ca.server(&["localhost"]).acceptor())
+        .max_connections(1)
+        .bind("127.0.0.1:0")
+        .unwrap()
+        .start(|mut conn| {
+            while let Ok(message) = conn.read_message() {
+                if conn
+                    .write_message(message.kind(), message.as_bytes())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        })
+        .unwrap();
+    let url = format!("wss://localhost:{}/", server.local_addrs()[0].port());
+    let (mut live, _) = ca.dialer().dial(&url).unwrap();
+    let started = std::time::Instant::now();
+    let err = ca.dialer().dial(&url).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        matches!(
+            err,
+            Error::Handshake(wsio::HandshakeError::Eof) | Error::Io(_) | Error::Tls(_)
+        ),
+        "{err}"
+    );
+    assert_eq!(server.stats().refused, 1);
+    live.write_text("still here").unwrap();
+    assert_eq!(
+        live.read_message().unwrap(),
+        Message::Text("still here".into())
+    );
+    drop(live);
+    server.shutdown(Duration::from_secs(5));
+}

@@ -8,6 +8,9 @@
 //! run: `WSIO_SOAK_SECS=600 WSIO_SOAK_CONNS=4000 cargo test --release --test soak -- --nocapture`
 //! (each connection costs two file descriptors and one server thread in this process).
 
+#[path = "support/eventually.rs"]
+mod eventually_support;
+
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
@@ -18,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use eventually_support::eventually;
 use wsio::{
     CloseCode, Config, Conn, DeflateConfig, Dialer, Error, Initiator, Keepalive, MaybeTlsStream,
     MessageKind, ServerStream, Upgrader,
@@ -59,20 +63,6 @@ fn open_file_limit() -> u64 {
         .unwrap()
         .parse()
         .unwrap_or(u64::MAX)
-}
-
-/// Waits up to `limit` for `f` to hold.
-fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + limit;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > until {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A small deterministic generator, one per client worker, so a failing run can be replayed.

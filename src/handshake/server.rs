@@ -627,8 +627,15 @@ impl Upgrader {
                         .map_err(Error::from)
                         .map(|()| accepted),
                     // The callback's headers were checked on the way in; the `Server:`
-                    // header was not.
-                    Err(e) => Err(Error::InvalidInput(e.into())),
+                    // header was not: a plain 500 without it.
+                    Err(e) => Err(respond(
+                        &mut stream,
+                        deadline,
+                        Refusal {
+                            error: Error::InvalidInput(e.into()),
+                            response: Rejection::new(500).with_body("internal server error"),
+                        },
+                    )),
                 }
             }
             Err(refusal) => Err(self.respond(&mut stream, deadline, refusal)),

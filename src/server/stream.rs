@@ -1,6 +1,6 @@
 //! [`ServerStream`]: the stream a [`Server`](super::Server) hands its handler, over TCP or a
-//! Unix socket, with or without TLS, and the [`Lifeline`] through which the server makes a
-//! connection go away.
+//! Unix socket, with or without TLS; the [`Socket`] under it, shared (not duplicated) by the
+//! connection and its [`Lifeline`], through which the server makes the connection go away.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
@@ -16,32 +16,33 @@ use crate::stream::Stream;
 #[cfg(feature = "rustls")]
 use crate::transport::tls::TlsStream;
 
-/// An accepted socket, before TLS and the handshake.
+/// An accepted socket, shared by the handles that use it: the connection (and its halves
+/// once split) and the server's lifeline. Sharing rather than duplicating keeps one file
+/// descriptor per connection.
+#[derive(Clone)]
 pub(crate) enum Socket {
-    Tcp(TcpStream),
+    Tcp(Arc<TcpStream>),
     #[cfg(unix)]
-    Unix(UnixStream),
+    Unix(Arc<UnixStream>),
+}
+
+macro_rules! each_socket {
+    ($socket:expr, $s:ident => $e:expr) => {
+        match $socket {
+            Socket::Tcp($s) => $e,
+            #[cfg(unix)]
+            Socket::Unix($s) => $e,
+        }
+    };
 }
 
 impl Socket {
-    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
-        Ok(match self {
-            Socket::Tcp(s) => Socket::Tcp(s.try_clone()?),
-            #[cfg(unix)]
-            Socket::Unix(s) => Socket::Unix(s.try_clone()?),
-        })
-    }
-
-    pub(crate) fn shutdown(&self, how: Shutdown) {
+    pub(crate) fn shutdown_how(&self, how: Shutdown) {
         // Already shut down, or the peer is gone: either way, done.
-        let _ = match self {
-            Socket::Tcp(s) => s.shutdown(how),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.shutdown(how),
-        };
+        let _ = each_socket!(self, s => s.shutdown(how));
     }
 
-    pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn peer(&self) -> Option<SocketAddr> {
         match self {
             Socket::Tcp(s) => s.peer_addr().ok(),
             #[cfg(unix)]
@@ -49,44 +50,90 @@ impl Socket {
         }
     }
 
+    /// Sets both timeouts (for the refusing thread).
     pub(crate) fn set_timeouts(&self, timeout: Option<Duration>) {
-        let _ = match self {
-            Socket::Tcp(s) => s
-                .set_read_timeout(timeout)
-                .and_then(|()| s.set_write_timeout(timeout)),
-            #[cfg(unix)]
-            Socket::Unix(s) => s
-                .set_read_timeout(timeout)
-                .and_then(|()| s.set_write_timeout(timeout)),
-        };
+        let _ = each_socket!(self, s => s
+            .set_read_timeout(timeout)
+            .and_then(|()| s.set_write_timeout(timeout)));
     }
 }
 
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.read(buf),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.read(buf),
-        }
+        each_socket!(self, s => (&**s).read(buf))
     }
 }
 
 impl Write for Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Socket::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Socket::Unix(s) => s.write(buf),
-        }
+        each_socket!(self, s => (&**s).write(buf))
+    }
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        each_socket!(self, s => (&**s).write_vectored(bufs))
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
 
+impl Stream for Socket {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        // A zero timeout is an error for sockets: the shortest real one instead.
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+        each_socket!(self, s => s.set_read_timeout(timeout))
+    }
+    fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        each_socket!(self, s => s.read_timeout())
+    }
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+        each_socket!(self, s => s.set_write_timeout(timeout))
+    }
+    fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        each_socket!(self, s => s.write_timeout())
+    }
+    fn shutdown(&mut self) -> io::Result<()> {
+        each_socket!(self, s => s.shutdown(Shutdown::Both))
+    }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Socket::Tcp(s) => s.peer_addr(),
+            #[cfg(unix)]
+            Socket::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a Unix socket has no socket address",
+            )),
+        }
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Socket::Tcp(s) => s.local_addr(),
+            #[cfg(unix)]
+            Socket::Unix(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a Unix socket has no socket address",
+            )),
+        }
+    }
+}
+
+impl Split for Socket {
+    type Reader = Socket;
+    type Writer = Socket;
+
+    /// Two handles of the one socket, without duplicating it.
+    fn split(self) -> io::Result<(Socket, Socket)> {
+        Ok((self.clone(), self))
+    }
+
+    fn reunite(reader: Socket, writer: Socket) -> Socket {
+        drop(reader);
+        writer
+    }
+}
+
 /// How the server reaches a live connection from outside its thread: a flag that says the
-/// server is going away, and a handle of the socket to wake the connection's reader with.
+/// server is going away, and the socket, to wake the connection's reader with.
 pub(crate) struct Lifeline {
     going_away: AtomicBool,
     socket: Socket,
@@ -102,39 +149,35 @@ impl Lifeline {
 
     /// Tells the connection to go away (close 1001), waking a reader blocked on it by
     /// shutting the socket's read direction down; the write direction stays open for the
-    /// close frame.
+    /// close frame. The flag is set first: the woken reader sees it.
     pub(crate) fn go_away(&self) {
-        self.going_away.store(true, Ordering::SeqCst);
-        self.socket.shutdown(Shutdown::Read);
+        self.going_away.store(true, Ordering::Release);
+        self.socket.shutdown_how(Shutdown::Read);
+    }
+
+    pub(crate) fn is_going_away(&self) -> bool {
+        self.going_away.load(Ordering::Acquire)
     }
 
     /// Ends the connection now: both directions shut down.
     pub(crate) fn cut(&self) {
-        self.socket.shutdown(Shutdown::Both);
+        self.socket.shutdown_how(Shutdown::Both);
     }
 }
 
 /// The transport under a [`ServerStream`].
 enum Io {
-    Tcp(TcpStream),
-    #[cfg(unix)]
-    Unix(UnixStream),
+    Plain(Socket),
     #[cfg(feature = "rustls")]
-    Tls(TlsStream<TcpStream>),
-    #[cfg(all(unix, feature = "rustls"))]
-    UnixTls(TlsStream<UnixStream>),
+    Tls(TlsStream<Socket>),
 }
 
 macro_rules! each {
     ($io:expr, $s:ident => $e:expr) => {
         match $io {
-            Io::Tcp($s) => $e,
-            #[cfg(unix)]
-            Io::Unix($s) => $e,
+            Io::Plain($s) => $e,
             #[cfg(feature = "rustls")]
             Io::Tls($s) => $e,
-            #[cfg(all(unix, feature = "rustls"))]
-            Io::UnixTls($s) => $e,
         }
     };
 }
@@ -150,12 +193,10 @@ pub struct ServerStream {
 impl ServerStream {
     /// The stream over an accepted socket (TLS added by [`tls`](Self::tls)).
     pub(crate) fn new(socket: Socket, lifeline: Arc<Lifeline>) -> ServerStream {
-        let io = match socket {
-            Socket::Tcp(s) => Io::Tcp(s),
-            #[cfg(unix)]
-            Socket::Unix(s) => Io::Unix(s),
-        };
-        ServerStream { io, lifeline }
+        ServerStream {
+            io: Io::Plain(socket),
+            lifeline,
+        }
     }
 
     /// The TLS handshake as a server, before `deadline`.
@@ -166,9 +207,7 @@ impl ServerStream {
         deadline: Option<std::time::Instant>,
     ) -> crate::Result<ServerStream> {
         let io = match self.io {
-            Io::Tcp(s) => Io::Tls(acceptor.accept_before(s, deadline)?),
-            #[cfg(unix)]
-            Io::Unix(s) => Io::UnixTls(acceptor.accept_before(s, deadline)?),
+            Io::Plain(socket) => Io::Tls(acceptor.accept_before(socket, deadline)?),
             tls => tls,
         };
         Ok(ServerStream {
@@ -177,25 +216,37 @@ impl ServerStream {
         })
     }
 
+    /// Shuts the write direction of the socket down (after an HTTP answer).
+    pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
+        let socket = match &self.io {
+            Io::Plain(socket) => socket,
+            #[cfg(feature = "rustls")]
+            Io::Tls(tls) => tls.get_ref(),
+        };
+        socket.shutdown_how(Shutdown::Write);
+        Ok(())
+    }
+
     /// Whether the connection is over TLS.
     pub fn is_tls(&self) -> bool {
         match self.io {
+            Io::Plain(_) => false,
             #[cfg(feature = "rustls")]
             Io::Tls(_) => true,
-            #[cfg(all(unix, feature = "rustls"))]
-            Io::UnixTls(_) => true,
-            _ => false,
         }
     }
 
     /// Whether the connection is over a Unix socket.
     pub fn is_unix(&self) -> bool {
-        match self.io {
+        let socket = match &self.io {
+            Io::Plain(socket) => socket,
+            #[cfg(feature = "rustls")]
+            Io::Tls(tls) => tls.get_ref(),
+        };
+        match socket {
+            Socket::Tcp(_) => false,
             #[cfg(unix)]
-            Io::Unix(_) => true,
-            #[cfg(all(unix, feature = "rustls"))]
-            Io::UnixTls(_) => true,
-            _ => false,
+            Socket::Unix(_) => true,
         }
     }
 }
@@ -241,7 +292,7 @@ impl Stream for ServerStream {
         each!(&self.io, s => Stream::local_addr(s))
     }
     fn is_going_away(&self) -> bool {
-        self.lifeline.going_away.load(Ordering::Relaxed)
+        self.lifeline.is_going_away()
     }
 }
 
@@ -252,24 +303,14 @@ impl Split for ServerStream {
     /// Two handles of the connection, each saying it is going away when the server does.
     fn split(self) -> io::Result<(ServerStream, ServerStream)> {
         let (reader, writer) = match self.io {
-            Io::Tcp(s) => {
+            Io::Plain(s) => {
                 let (r, w) = Split::split(s)?;
-                (Io::Tcp(r), Io::Tcp(w))
-            }
-            #[cfg(unix)]
-            Io::Unix(s) => {
-                let (r, w) = Split::split(s)?;
-                (Io::Unix(r), Io::Unix(w))
+                (Io::Plain(r), Io::Plain(w))
             }
             #[cfg(feature = "rustls")]
             Io::Tls(s) => {
                 let (r, w) = Split::split(s)?;
                 (Io::Tls(r), Io::Tls(w))
-            }
-            #[cfg(all(unix, feature = "rustls"))]
-            Io::UnixTls(s) => {
-                let (r, w) = Split::split(s)?;
-                (Io::UnixTls(r), Io::UnixTls(w))
             }
         };
         Ok((
@@ -286,14 +327,11 @@ impl Split for ServerStream {
 
     fn reunite(reader: ServerStream, writer: ServerStream) -> ServerStream {
         let io = match (reader.io, writer.io) {
-            (Io::Tcp(r), Io::Tcp(w)) => Io::Tcp(Split::reunite(r, w)),
-            #[cfg(unix)]
-            (Io::Unix(r), Io::Unix(w)) => Io::Unix(Split::reunite(r, w)),
+            (Io::Plain(r), Io::Plain(w)) => Io::Plain(Split::reunite(r, w)),
             #[cfg(feature = "rustls")]
             (Io::Tls(r), Io::Tls(w)) => Io::Tls(Split::reunite(r, w)),
-            #[cfg(all(unix, feature = "rustls"))]
-            (Io::UnixTls(r), Io::UnixTls(w)) => Io::UnixTls(Split::reunite(r, w)),
             // Halves of one split are of one kind; keep the reader's.
+            #[cfg(feature = "rustls")]
             (io, _) => io,
         };
         ServerStream {
