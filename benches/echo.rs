@@ -783,7 +783,8 @@ fn main() {
         Lane::start(Transport::Tls(Arc::new(Tls::new()))),
     ];
     println!("wsio vs tungstenite, loopback, thread per connection, {rounds} rounds, medians");
-    println!("(ratio above 1: wsio better)\n");
+    println!("(ratio above 1: wsio better; \"wsio\" and \"wsio split\" run on wsio::Server, whose");
+    println!("peak heap leaves out each handshake's allocations: compare it with \"wsio loop\")\n");
 
     for lane in &lanes {
         let label = lane.transport.label();
