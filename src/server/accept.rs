@@ -14,9 +14,8 @@ use std::sync::mpsc::Receiver;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::builder::Listener;
 use super::response::{HttpResponse, LINGER, answer_and_close};
-use super::stream::{Lifeline, Socket};
+use super::stream::{Lifeline, Listener, Socket};
 use super::{Refuse, ServerStream, Shared};
 use crate::conn::Conn;
 use crate::error::{Error, Result};
@@ -51,15 +50,7 @@ pub(super) fn accept_all(shared: &Arc<Shared>, listener: Listener) {
     // memory), as Go does: 5 ms, doubling to 1 s; at once on a failed connection.
     let mut backoff = Duration::ZERO;
     loop {
-        let accepted = match &listener {
-            Listener::Tcp(l) => l.accept().map(|(s, _)| {
-                let _ = s.set_nodelay(true);
-                Socket::Tcp(Arc::new(s))
-            }),
-            #[cfg(unix)]
-            Listener::Unix(l, _) => l.accept().map(|(s, _)| Socket::Unix(Arc::new(s))),
-        };
-        let socket = match accepted {
+        let socket = match listener.accept() {
             Ok(socket) => {
                 backoff = Duration::ZERO;
                 socket

@@ -7,13 +7,14 @@ use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 #[cfg(unix)]
 use std::os::unix::net::UnixListener;
 #[cfg(unix)]
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use super::accept::{Wake, accept_all, refuse_all};
+use super::stream::Listener;
 use super::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_STACK_SIZE, ErrorHook, HttpHandler, HttpResponse, Registry,
     Server, ServerStream, Shared,
@@ -55,22 +56,6 @@ pub struct ServerBuilder {
     #[cfg(feature = "rustls")]
     pub(super) tls: Option<crate::TlsAcceptor>,
     pub(super) listeners: Vec<Listener>,
-}
-
-/// A socket the server accepts on. A Unix socket's file is removed when it is dropped.
-pub(super) enum Listener {
-    Tcp(TcpListener),
-    #[cfg(unix)]
-    Unix(UnixListener, PathBuf),
-}
-
-#[cfg(unix)]
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 impl ServerBuilder {

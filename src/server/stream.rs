@@ -1,12 +1,15 @@
-//! [`ServerStream`]: the stream a [`Server`](super::Server) hands its handler, over TCP or a
-//! Unix socket, with or without TLS; the [`Socket`] under it, shared (not duplicated) by the
-//! connection and its [`Lifeline`], through which the server makes the connection go away.
+//! The sockets of a server: the [`Listener`]s it accepts on, and the [`ServerStream`] it hands
+//! its handler, over TCP or a Unix socket, with or without TLS; the [`Socket`] under it, shared
+//! (not duplicated) by the connection and its [`Lifeline`], through which the server makes the
+//! connection go away.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 #[cfg(unix)]
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixListener, UnixStream};
+#[cfg(unix)]
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,6 +18,36 @@ use crate::split::Split;
 use crate::stream::Stream;
 #[cfg(feature = "rustls")]
 use crate::transport::tls::TlsStream;
+
+/// A socket the server accepts on. A Unix socket's file is removed when it is dropped.
+pub(super) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener, PathBuf),
+}
+
+impl Listener {
+    /// The next connection, with Nagle's algorithm off on TCP.
+    pub(super) fn accept(&self) -> io::Result<Socket> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                Socket::Tcp(Arc::new(s))
+            }),
+            #[cfg(unix)]
+            Listener::Unix(l, _) => l.accept().map(|(s, _)| Socket::Unix(Arc::new(s))),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
 
 /// An accepted socket, shared by the handles that use it: the connection (and its halves
 /// once split) and the server's lifeline. Sharing rather than duplicating keeps one file
