@@ -110,6 +110,14 @@ impl<S: Read + Write> Conn<S> {
     pub fn into_inner(self) -> S {
         self.side.into_parts().1.out.stream
     }
+
+    /// Takes what the server kept of the opening request, with the value the request
+    /// callback attached, to keep it elsewhere (a registry of connections that other threads
+    /// read, say). [`request`](Self::request) and [`value`](Self::value) return `None`
+    /// afterwards. `None` on a client, or when taken already.
+    pub fn take_request(&mut self) -> Option<crate::RequestInfo> {
+        self.info.request.take().map(|request| *request)
+    }
 }
 
 impl<S: Stream> Conn<S> {

@@ -36,7 +36,7 @@ impl Info {
 
     /// The value the request callback attached, if it is a `T`.
     pub(crate) fn value<T: Any>(&self) -> Option<&T> {
-        self.request.as_ref()?.value.as_ref()?.downcast_ref()
+        self.request.as_ref()?.value()
     }
 }
 
@@ -80,6 +80,12 @@ impl RequestInfo {
     /// The headers the server kept.
     pub fn headers(&self) -> &Headers {
         &self.headers
+    }
+
+    /// The value the request callback attached with
+    /// [`Accept::set_value`](crate::Accept::set_value), if there is one and it is a `T`.
+    pub fn value<T: Any>(&self) -> Option<&T> {
+        self.value.as_ref()?.downcast_ref()
     }
 }
 

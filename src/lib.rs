@@ -308,8 +308,8 @@ pub use proto::{CloseCode, CloseFrame, CloseStatus, Initiator, MAX_REASON_LEN, M
 #[cfg(feature = "rustls")]
 pub use rustls;
 pub use server::{
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_STACK_SIZE, HttpResponse, Server, ServerBuilder, ServerHandle,
-    ServerStats, ServerStream,
+    Cutter, DEFAULT_MAX_CONNECTIONS, DEFAULT_STACK_SIZE, HttpResponse, Server, ServerBuilder,
+    ServerHandle, ServerStats, ServerStream,
 };
 pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf};
 pub use stream::Stream;

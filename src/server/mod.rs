@@ -32,7 +32,7 @@ use crate::http::Request;
 use accept::Wake;
 pub use builder::ServerBuilder;
 pub use response::HttpResponse;
-pub use stream::ServerStream;
+pub use stream::{Cutter, ServerStream};
 use stream::{Lifeline, Socket};
 
 /// The stack size of a connection's thread unless set. Measured: wsio's handshake, TLS and

@@ -198,6 +198,28 @@ impl Lifeline {
     }
 }
 
+/// Ends a server's connection from another thread ([`ServerStream::cutter`]): both
+/// directions of its socket are shut down, so that a read or write blocked on it returns at
+/// once with an error and the peer sees the connection end, without a close frame. For a
+/// slow or dead peer that a close frame cannot reach; prefer a close frame otherwise.
+#[derive(Clone)]
+pub struct Cutter {
+    lifeline: Arc<Lifeline>,
+}
+
+impl Cutter {
+    /// Shuts the connection's socket down in both directions. Later calls do nothing more.
+    pub fn cut(&self) {
+        self.lifeline.cut();
+    }
+}
+
+impl fmt::Debug for Cutter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cutter").finish_non_exhaustive()
+    }
+}
+
 /// The transport under a [`ServerStream`].
 enum Io {
     Plain(Socket),
@@ -258,6 +280,13 @@ impl ServerStream {
         };
         socket.shutdown_how(Shutdown::Write);
         Ok(())
+    }
+
+    /// A handle that ends this connection from any thread: see [`Cutter`].
+    pub fn cutter(&self) -> Cutter {
+        Cutter {
+            lifeline: Arc::clone(&self.lifeline),
+        }
     }
 
     /// Whether the connection is over TLS.
