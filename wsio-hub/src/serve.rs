@@ -146,9 +146,15 @@ impl Hub {
             read_all(&mut read, &connection, inner)
         }));
         let reason = run.unwrap_or_else(|panic| {
-            let what = panic_text(panic.as_ref());
+            let e = HubError::Panicked(panic_text(panic.as_ref()));
+            let _ = catch_unwind(AssertUnwindSafe(|| shared.report(&e)));
+            shared.end_because(Ending::Failed(e));
             shared.queue.close(CloseCode::INTERNAL_ERROR, "", true);
-            Disconnected::Failed(HubError::Panicked(what))
+            read_to_close(&mut read, &inner.settings.config);
+            match shared.take_ending() {
+                Some(Ending::Failed(e)) => Disconnected::Failed(e),
+                _ => Disconnected::Failed(HubError::Panicked(String::new())),
+            }
         });
         drop(read);
         end(inner, &shared, Some(writer), reason);
@@ -242,6 +248,19 @@ fn read_all(
             }
         }
     }
+}
+
+/// After a panic, reads on until the client answers the close frame, for at most the close
+/// timeout.
+fn read_to_close(read: &mut ReadHalf<ServerStream>, config: &wsio::Config) {
+    let timeout = config.close_timeout().unwrap_or(Duration::from_secs(5));
+    if read
+        .set_read_deadline(Some(Instant::now() + timeout))
+        .is_err()
+    {
+        return;
+    }
+    while read.read_message().is_ok() {}
 }
 
 /// Handles one message; an error is a malformed message, which ends the connection.
