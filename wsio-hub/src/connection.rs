@@ -187,14 +187,16 @@ impl Connection {
         event: &str,
         handler: impl Fn(&RawValue) -> Outcome + Send + Sync + 'static,
     ) {
-        lock(&self.shared.handlers)
-            .events
-            .insert(event.to_owned(), Arc::new(handler));
+        self.shared.handlers(|h| {
+            h.events.insert(event.to_owned(), Arc::new(handler));
+        });
     }
 
     /// Stops handling the event `event`.
     pub fn off(&self, event: &str) {
-        lock(&self.shared.handlers).events.remove(event);
+        self.shared.handlers(|h| {
+            h.events.remove(event);
+        });
     }
 
     /// Handles native messages (text or binary, passed through as the client sent them).
@@ -203,7 +205,7 @@ impl Connection {
     where
         F: Fn(&Message) + Send + Sync + 'static,
     {
-        lock(&self.shared.handlers).native = Some(Arc::new(handler));
+        self.shared.handlers(|h| h.native = Some(Arc::new(handler)));
     }
 
     /// Runs once when the connection ends, whatever ended it, after it left its rooms and
@@ -212,7 +214,8 @@ impl Connection {
     where
         F: FnOnce(&Disconnected) + Send + 'static,
     {
-        lock(&self.shared.handlers).disconnect = Some(Box::new(handler));
+        self.shared
+            .handlers(|h| h.disconnect = Some(Box::new(handler)));
     }
 
     /// Hears of what goes wrong on this connection: malformed messages, payloads that do not
@@ -221,7 +224,7 @@ impl Connection {
     where
         F: Fn(&HubError) + Send + Sync + 'static,
     {
-        lock(&self.shared.handlers).error = Some(Arc::new(handler));
+        self.shared.handlers(|h| h.error = Some(Arc::new(handler)));
     }
 
     /// Sees each ping's payload (the pong is sent anyway).
@@ -229,7 +232,7 @@ impl Connection {
     where
         F: Fn(&[u8]) + Send + Sync + 'static,
     {
-        lock(&self.shared.handlers).ping = Some(Arc::new(handler));
+        self.shared.handlers(|h| h.ping = Some(Arc::new(handler)));
     }
 
     /// Sees each pong's payload (the keepalive's answers among them).
@@ -237,7 +240,7 @@ impl Connection {
     where
         F: Fn(&[u8]) + Send + Sync + 'static,
     {
-        lock(&self.shared.handlers).pong = Some(Arc::new(handler));
+        self.shared.handlers(|h| h.pong = Some(Arc::new(handler)));
     }
 
     /// Runs with the room's name each time the connection leaves a room: by
@@ -247,7 +250,7 @@ impl Connection {
     where
         F: Fn(&str) + Send + Sync + 'static,
     {
-        lock(&self.shared.handlers).leave = Some(Arc::new(handler));
+        self.shared.handlers(|h| h.leave = Some(Arc::new(handler)));
     }
 
     /// Joins `room`.

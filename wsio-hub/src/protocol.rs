@@ -358,6 +358,43 @@ mod tests {
         );
     }
 
+    /// Mutations of valid frames and random text: decoding answers, never panics.
+    #[test]
+    fn arbitrary_input_never_panics() {
+        let seeds = [
+            text(event("chat", &serde_json::json!({"a": [1, "x\u{1e}"]}), Some(3)).unwrap()),
+            text(reply(9, Err("no"))),
+            text(welcome("id")),
+            "\u{1e}{\"join\":\"r\",\"ask\":1}".to_owned(),
+            "\u{1e}{\"text\":\"\\u001e\"}".to_owned(),
+        ];
+        let alphabet: Vec<char> = "{}[]\":,0123456789.-+eE truefalsnul\\/\u{1e}\u{0}é𝄞askjoinleavereplyerrordataeventtexthubid"
+            .chars()
+            .collect();
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for round in 0..50_000 {
+            let mut chars: Vec<char> = seeds[round % seeds.len()].chars().collect();
+            for _ in 0..1 + next(4) {
+                let at = next(chars.len() + 1);
+                match next(3) {
+                    0 if at < chars.len() => {
+                        chars.remove(at);
+                    }
+                    1 if at < chars.len() => chars[at] = alphabet[next(alphabet.len())],
+                    _ => chars.insert(at, alphabet[next(alphabet.len())]),
+                }
+            }
+            let input: String = chars.into_iter().collect();
+            let _ = decode(&input);
+        }
+    }
+
     #[test]
     fn unknown_keys_are_ignored() {
         assert!(decode("\u{1e}{\"event\":\"e\",\"future\":[1]}").is_ok());

@@ -410,7 +410,7 @@ fn end(
         let _ = writer.join();
     }
     lock(&shared.asks).clear();
-    let handlers = std::mem::take(&mut *lock(&shared.handlers));
+    let handlers = shared.take_handlers();
     lock(&shared.values).clear();
     bump(&core.counters.disconnected);
     let Handlers {

@@ -52,6 +52,9 @@ pub(crate) struct Handlers {
     pub(crate) error: Option<Arc<ErrorFn>>,
     pub(crate) leave: Option<Arc<LeaveFn>>,
     pub(crate) disconnect: Option<Box<DisconnectFn>>,
+    /// The connection ended: handlers registered now would never run, and one that holds
+    /// a clone of its connection would keep it alive forever.
+    pub(crate) ended: bool,
 }
 
 /// The answer to a request: the reply's JSON, or its error text.
@@ -148,6 +151,22 @@ impl ConnShared {
 
     pub(crate) fn is_ending(&self) -> bool {
         lock(&self.ending).is_some()
+    }
+
+    /// Changes the handlers, unless the connection ended.
+    pub(crate) fn handlers(&self, change: impl FnOnce(&mut Handlers)) {
+        let mut handlers = lock(&self.handlers);
+        if !handlers.ended {
+            change(&mut handlers);
+        }
+    }
+
+    /// Takes every handler out, for the end; later registrations are dropped.
+    pub(crate) fn take_handlers(&self) -> Handlers {
+        let mut handlers = lock(&self.handlers);
+        let taken = std::mem::take(&mut *handlers);
+        handlers.ended = true;
+        taken
     }
 
     /// Tells the connection's error callback, if it has one.

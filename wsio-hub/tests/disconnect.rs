@@ -210,3 +210,24 @@ fn many_ways_at_once_still_fire_once() {
         .disconnected
         == 20));
 }
+
+#[test]
+fn handlers_registered_after_the_end_are_dropped_not_kept() {
+    let (builder, log) = logging(Hub::builder());
+    let served = Served::start(builder);
+    let a = served.client();
+    let conn = served.hub.connection(&a.id).unwrap();
+    let id = a.id.clone();
+    drop(a);
+    once(&served, &log, &id);
+    let marker = Arc::new(());
+    let m = marker.clone();
+    conn.on_disconnect(move |_| drop(m));
+    let m = marker.clone();
+    let c = conn.clone();
+    conn.on("late", move |_: Value| {
+        let _ = (&m, &c);
+    });
+    // Neither closure is kept: no cycle keeps the connection alive.
+    assert_eq!(Arc::strong_count(&marker), 1);
+}
