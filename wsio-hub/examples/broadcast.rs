@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wsio::{Config, DeflateConfig, MessageKind, Server};
+use wsio::{Config, DeflateConfig, FlushPolicy, MessageKind, Server};
 use wsio_hub::Hub;
 
 const USAGE: &str = "broadcast [--addr HOST:PORT] [--deflate]";
@@ -34,7 +34,8 @@ fn main() -> ExitCode {
         }
     }
 
-    let mut config = Config::builder();
+    // Each client's writer flushes after each batch it drains from its queue.
+    let mut config = Config::builder().flush_policy(FlushPolicy::Batched);
     if deflate {
         config = config.deflate(DeflateConfig::new());
     }

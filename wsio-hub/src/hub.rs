@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use wsio::{Accept, Config, HttpResponse, Rejection, Request, RequestInfo};
+use wsio::{Accept, Config, FlushPolicy, HttpResponse, Rejection, Request, RequestInfo};
 
 use crate::connection::Connection;
 use crate::core::{Core, Emitter, Target};
@@ -216,7 +216,7 @@ impl HubBuilder {
     fn new() -> HubBuilder {
         HubBuilder {
             settings: Settings {
-                config: Config::default(),
+                config: Config::builder().flush_policy(FlushPolicy::Batched).build(),
                 on_connection: None,
                 check_join: None,
                 id: None,
@@ -317,8 +317,11 @@ impl HubBuilder {
     }
 
     /// The connections' settings: limits, keepalive, permessage-deflate. Defaults to
-    /// [`Config::default`], whose keepalive is iris's (a ping after 54 s of silence, dead
-    /// after 60 s).
+    /// [`Config::default`] with [`FlushPolicy::Batched`]: a connection's writer drains its
+    /// queue in batches and flushes after each, so messages that queued up while it wrote
+    /// leave in as few writes as its buffer allows. Keep `Batched` in a config of your own
+    /// for that. The default keepalive is iris's (a ping after 54 s of silence, dead after
+    /// 60 s).
     pub fn config(mut self, config: Config) -> HubBuilder {
         self.settings.config = config;
         self

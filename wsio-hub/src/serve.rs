@@ -377,19 +377,28 @@ fn write_all(mut write: WriteHalf<ServerStream>, shared: &ConnShared, timeout: D
                     Outgoing::Close(code, reason) => write.send_close(*code, reason),
                 });
             if let Err(e) = sent {
-                if !matches!(
-                    e,
-                    Error::AlreadyClosed | Error::Closed(_) | Error::GoingAway
-                ) {
-                    let e = HubError::Ws(e);
-                    shared.report(&e);
-                    shared.end_because(Ending::Failed(e));
-                }
-                shared.cutter.cut();
-                return;
+                return write_failed(shared, e);
             }
         }
+        // With FlushPolicy::Batched (the hub's default), what the batch wrote leaves in as
+        // few writes as the buffer allows.
+        if let Err(e) = write.flush() {
+            return write_failed(shared, e);
+        }
     }
+}
+
+/// A failed write: the connection is unusable; cutting it ends the reading loop too.
+fn write_failed(shared: &ConnShared, e: Error) {
+    if !matches!(
+        e,
+        Error::AlreadyClosed | Error::Closed(_) | Error::GoingAway
+    ) {
+        let e = HubError::Ws(e);
+        shared.report(&e);
+        shared.end_because(Ending::Failed(e));
+    }
+    shared.cutter.cut();
 }
 
 /// The one end of every connection: out of the registry and its rooms (leave callbacks),
