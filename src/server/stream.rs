@@ -271,14 +271,20 @@ impl ServerStream {
         })
     }
 
-    /// Shuts the write direction of the socket down (after an HTTP answer).
-    pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
-        let socket = match &self.io {
+    /// The socket under the stream, under TLS if there is TLS.
+    // Without TLS the match has one arm, which clippy would have be a `let`.
+    #[allow(clippy::infallible_destructuring_match)]
+    fn socket(&self) -> &Socket {
+        match &self.io {
             Io::Plain(socket) => socket,
             #[cfg(feature = "rustls")]
             Io::Tls(tls) => tls.get_ref(),
-        };
-        socket.shutdown_how(Shutdown::Write);
+        }
+    }
+
+    /// Shuts the write direction of the socket down (after an HTTP answer).
+    pub(crate) fn shutdown_write(&mut self) -> io::Result<()> {
+        self.socket().shutdown_how(Shutdown::Write);
         Ok(())
     }
 
@@ -300,12 +306,7 @@ impl ServerStream {
 
     /// Whether the connection is over a Unix socket.
     pub fn is_unix(&self) -> bool {
-        let socket = match &self.io {
-            Io::Plain(socket) => socket,
-            #[cfg(feature = "rustls")]
-            Io::Tls(tls) => tls.get_ref(),
-        };
-        match socket {
+        match self.socket() {
             Socket::Tcp(_) => false,
             #[cfg(unix)]
             Socket::Unix(_) => true,
