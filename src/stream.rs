@@ -295,7 +295,8 @@ pub(crate) fn stall(e: &io::Error, timeout_armed: bool) -> Option<Stall> {
 }
 
 /// The timeout wsio last set on one direction of a stream, so that it is set only when the
-/// wanted value changes, and a stream whose timeout wsio never touched keeps its own.
+/// wanted value changes by more than [`TIMEOUT_SLACK`], and a stream whose timeout wsio
+/// never touched keeps its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum AppliedTimeout {
     /// wsio has not set this timeout: the stream's own setting stands.
@@ -305,6 +306,12 @@ pub(crate) enum AppliedTimeout {
     Set(Option<Duration>),
 }
 
+/// How far a timeout wsio set may be from the one wanted before it is set again: a
+/// deadline renewed before each write (a writer that gives each message its own ten
+/// seconds) then costs no system call per write, and a call ends at most this much before or
+/// after its deadline, below the kernel's own timer granularity (a jiffy, 1 to 10 ms).
+pub(crate) const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
 impl AppliedTimeout {
     /// Makes the stream's timeout `wanted` by calling `set`, unless it already is, or
     /// `wanted` is none and wsio never set one.
@@ -313,9 +320,12 @@ impl AppliedTimeout {
         wanted: Option<Duration>,
         set: impl FnOnce(Option<Duration>) -> io::Result<()>,
     ) -> io::Result<()> {
-        let unchanged = match *self {
-            AppliedTimeout::Untouched => wanted.is_none(),
-            AppliedTimeout::Set(current) => current == wanted,
+        let unchanged = match (*self, wanted) {
+            (AppliedTimeout::Untouched, wanted) => wanted.is_none(),
+            (AppliedTimeout::Set(Some(current)), Some(wanted)) => {
+                current.abs_diff(wanted) <= TIMEOUT_SLACK
+            }
+            (AppliedTimeout::Set(current), wanted) => current == wanted,
         };
         if !unchanged {
             set(wanted)?;
@@ -376,6 +386,35 @@ mod tests {
             applied.apply(wanted, |t| set(t, &mut calls)).unwrap();
         }
         assert_eq!(calls, [second, None]);
+    }
+
+    #[test]
+    fn a_timeout_within_the_slack_is_not_set_again() {
+        let mut applied = AppliedTimeout::default();
+        let mut calls = Vec::new();
+        let ten = Duration::from_secs(10);
+        // A deadline renewed before each write: the time left moves by microseconds.
+        for wanted in [
+            ten,
+            ten - Duration::from_micros(300),
+            ten + Duration::from_micros(900),
+        ] {
+            applied
+                .apply(Some(wanted), |t| {
+                    calls.push(t);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(calls, [Some(ten)]);
+        // A fixed deadline coming closer: set again.
+        applied
+            .apply(Some(Duration::from_secs(9)), |t| {
+                calls.push(t);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(calls, [Some(ten), Some(Duration::from_secs(9))]);
     }
 
     #[test]
