@@ -49,6 +49,9 @@ struct State {
     items: VecDeque<Outgoing>,
     bytes: usize,
     phase: Phase,
+    /// The writer sleeps on the condition variable: only then does a push wake it (a
+    /// wake is a system call; a writer busy writing finds the new items when it comes back).
+    writer_waits: bool,
 }
 
 #[derive(Debug)]
@@ -65,6 +68,7 @@ impl Queue {
                 items: VecDeque::new(),
                 bytes: 0,
                 phase: Phase::Open,
+                writer_waits: false,
             }),
             ready: Condvar::new(),
             limits,
@@ -92,8 +96,7 @@ impl Queue {
         }
         state.bytes += len;
         state.items.push_back(Outgoing::Message(message.clone()));
-        drop(state);
-        self.ready.notify_one();
+        self.wake(state);
         Push::Queued
     }
 
@@ -110,8 +113,7 @@ impl Queue {
         }
         state.items.push_back(Outgoing::Close(code, reason));
         state.phase = Phase::Closing;
-        drop(state);
-        self.ready.notify_one();
+        self.wake(state);
         true
     }
 
@@ -121,8 +123,16 @@ impl Queue {
         state.phase = Phase::Ended;
         state.items.clear();
         state.bytes = 0;
+        self.wake(state);
+    }
+
+    /// Wakes the writer if it sleeps.
+    fn wake(&self, state: MutexGuard<'_, State>) {
+        let waits = state.writer_waits;
         drop(state);
-        self.ready.notify_one();
+        if waits {
+            self.ready.notify_one();
+        }
     }
 
     /// Waits for something to send and moves all of it into `batch`. Returns false when the
@@ -138,10 +148,12 @@ impl Queue {
                 state.bytes = 0;
                 return true;
             }
+            state.writer_waits = true;
             state = self
                 .ready
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.writer_waits = false;
         }
     }
 
