@@ -4,15 +4,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 use wsio::{CloseCode, MessageKind, PreparedMessage};
 
 use crate::error::HubError;
+use crate::exchange::{Command, Envelope, Exchange};
 use crate::protocol::{self, MAX_ROOM_LEN};
 use crate::queue::{Limits, Push};
-use crate::shared::{ConnShared, Ending, lock};
+use crate::shared::{Asks, ConnShared, Ending, lock};
 
 /// Who a message is for.
 #[derive(Debug, Clone)]
@@ -48,24 +49,78 @@ pub(crate) struct Counters {
     pub(crate) queued: AtomicU64,
     pub(crate) not_queued: AtomicU64,
     pub(crate) asks_timed_out: AtomicU64,
+    pub(crate) exchange_received: AtomicU64,
+    pub(crate) exchange_missed: AtomicU64,
 }
 
 pub(crate) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// The way to the other processes: the exchange, this process's name among them, and the
+/// number of its last publication.
+pub(crate) struct Link {
+    pub(crate) exchange: Arc<dyn Exchange>,
+    pub(crate) node: String,
+    seq: AtomicU64,
+}
+
+impl Link {
+    pub(crate) fn new(exchange: Arc<dyn Exchange>, node: String) -> Link {
+        Link {
+            exchange,
+            node,
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// Publishes a command to every other process, numbered so that they can count what
+    /// they missed.
+    pub(crate) fn publish(&self, command: Command<'_>) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let envelope = Envelope {
+            origin: &self.node,
+            seq,
+            command,
+        };
+        self.exchange.publish(envelope.encode());
+    }
+
+    /// Sends a command to one process.
+    pub(crate) fn send_to(&self, node: &str, command: Command<'_>) {
+        let envelope = Envelope {
+            origin: &self.node,
+            seq: 0,
+            command,
+        };
+        self.exchange.send_to(node, envelope.encode());
+    }
+}
+
 pub(crate) struct Core {
     registry: RwLock<Registry>,
     pub(crate) counters: Counters,
     pub(crate) limits: Limits,
+    pub(crate) link: Option<Link>,
+    /// Requests to connections of other processes, waiting for their replies.
+    pub(crate) remote_asks: Mutex<Asks>,
 }
 
 impl Core {
-    pub(crate) fn new(limits: Limits) -> Core {
+    pub(crate) fn new(limits: Limits, link: Option<Link>) -> Core {
         Core {
             registry: RwLock::default(),
             counters: Counters::default(),
             limits,
+            link,
+            remote_asks: Mutex::default(),
+        }
+    }
+
+    /// Tells the other processes, if there is an exchange.
+    pub(crate) fn forward(&self, command: Command<'_>) {
+        if let Some(link) = &self.link {
+            link.publish(command);
         }
     }
 
@@ -241,19 +296,36 @@ impl Core {
         rooms
     }
 
-    /// Sends a message to a target, except to one connection. Returns how many queues took
-    /// it. This is the one door for messages to rooms and to everyone.
+    /// Sends a message to a target, except to one connection: to the connections here, and
+    /// through the exchange to those of the other processes (encoded once for them all).
+    /// Returns how many queues of this process took it. This is the one door for messages to
+    /// rooms and to everyone.
     pub(crate) fn route(
         &self,
         target: &Target,
         except: Option<&str>,
         message: &PreparedMessage,
     ) -> usize {
-        self.deliver(target, except, message)
+        let queued = self.deliver(target, except, message);
+        self.forward(Command::Emit {
+            room: match target {
+                Target::Room(room) => Some(room),
+                Target::All => None,
+            },
+            except,
+            binary: message.kind() == MessageKind::Binary,
+            payload: message.data(),
+        });
+        queued
     }
 
     /// Delivers to the connections of this process.
-    fn deliver(&self, target: &Target, except: Option<&str>, message: &PreparedMessage) -> usize {
+    pub(crate) fn deliver(
+        &self,
+        target: &Target,
+        except: Option<&str>,
+        message: &PreparedMessage,
+    ) -> usize {
         let mut queued = 0;
         let mut slow = Vec::new();
         {

@@ -46,6 +46,8 @@ pub enum HubError {
     DuplicateId(String),
     /// A handler of this connection panicked; the hub closed the connection with 1011.
     Panicked(String),
+    /// The exchange between processes could not be set up (a Redis URL it does not take).
+    Exchange(String),
 }
 
 impl fmt::Display for HubError {
@@ -69,6 +71,7 @@ impl fmt::Display for HubError {
             HubError::RoomName(room) => write!(f, "cannot use {room:?} as a room name"),
             HubError::DuplicateId(id) => write!(f, "the connection id {id:?} is taken"),
             HubError::Panicked(what) => write!(f, "a handler panicked: {what}"),
+            HubError::Exchange(why) => write!(f, "exchange: {why}"),
         }
     }
 }

@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use wsio::{Accept, Config, FlushPolicy, HttpResponse, Rejection, Request, RequestInfo};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use crate::connection::Connection;
-use crate::core::{Core, Emitter, Target};
+use crate::core::{Core, Emitter, Link, Target, bump};
 use crate::error::HubError;
+use crate::exchange::{Command, Exchange};
 use crate::queue::Limits;
+use crate::remote::HubInbox;
+use crate::shared::lock;
 
 pub(crate) type ConnectionFn = dyn Fn(&Connection) + Send + Sync;
 pub(crate) type JoinFn = dyn Fn(&Connection, &str) -> Result<(), String> + Send + Sync;
@@ -87,6 +93,20 @@ pub struct HubStats {
     pub not_queued: u64,
     /// Requests the hub sent that were not answered in time.
     pub asks_timed_out: u64,
+    /// Envelopes this process handed to its exchange (0 without one).
+    pub exchange_published: u64,
+    /// Envelopes this process could not hand to its exchange (its engine away or behind):
+    /// what they carried never reached the other processes.
+    pub exchange_dropped: u64,
+    /// Times the exchange connected to its engine again after losing it.
+    pub exchange_reconnects: u64,
+    /// Whether the exchange's subscription is up (false without an exchange).
+    pub exchange_subscribed: bool,
+    /// Envelopes received from other processes.
+    pub exchange_received: u64,
+    /// Publications of other processes that never arrived here (gaps in their numbering:
+    /// dropped by their sender, or published while this process's subscription was away).
+    pub exchange_missed: u64,
 }
 
 impl Hub {
@@ -136,33 +156,103 @@ impl Hub {
         self.inner.core.rooms()
     }
 
-    /// Puts the connection `id` in `room`. `Ok(false)` if no such connection is here.
+    /// Puts the connection `id` in `room`. `Ok(false)` if no such connection is in this
+    /// process; with an exchange, the other processes are told, and the one that has it
+    /// puts it in the room.
     ///
     /// # Errors
     ///
     /// [`HubError::RoomName`] for a name that is empty, over 256 bytes, or another
     /// connection's id.
     pub fn join(&self, id: &str, room: &str) -> Result<bool, HubError> {
-        self.inner.core.join(id, room)
+        let here = self.inner.core.join(id, room)?;
+        if !here {
+            self.inner.core.forward(Command::Join { id, room });
+        }
+        Ok(here)
     }
 
-    /// Takes the connection `id` out of `room`; whether it was in it.
+    /// Takes the connection `id` out of `room`; whether it was in it here. With an exchange,
+    /// a connection of another process is taken out there.
     pub fn leave(&self, id: &str, room: &str) -> bool {
-        self.inner.core.leave(id, room)
+        let left = self.inner.core.leave(id, room);
+        if !left && self.inner.core.get(id).is_none() {
+            self.inner.core.forward(Command::Leave { id, room });
+        }
+        left
     }
 
-    /// Takes the connection `id` out of every room it joined; the rooms.
+    /// Takes the connection `id` out of every room it joined; the rooms, if it is here. With
+    /// an exchange, a connection of another process is taken out there.
     pub fn leave_all(&self, id: &str) -> Vec<String> {
+        if self.inner.core.get(id).is_none() {
+            self.inner.core.forward(Command::LeaveAll { id });
+        }
         self.inner.core.leave_all(id)
     }
 
     /// Ends the connection `id` gracefully (see [`Connection::disconnect`]); false if it is
-    /// not here.
+    /// not in this process. With an exchange, the process that has it ends it.
     pub fn disconnect(&self, id: &str) -> bool {
-        self.inner.core.disconnect(id)
+        let here = self.inner.core.disconnect(id);
+        if !here {
+            self.inner.core.forward(Command::Disconnect { id });
+        }
+        here
     }
 
-    /// Sends to the members of `room`; a connection's id names the room that holds only it.
+    /// Sends the event `event` as a request to the connection `id`, here or, through the
+    /// exchange, in another process, and waits up to `timeout` for its reply (see
+    /// [`Connection::ask`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::ask`]; [`HubError::Timeout`] also when no process has the
+    /// connection.
+    pub fn ask<T, R>(
+        &self,
+        id: &str,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<R, HubError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        if let Some(conn) = self.connection(id) {
+            return conn.ask(event, data, timeout);
+        }
+        let core = &self.inner.core;
+        let Some(link) = &core.link else {
+            return Err(HubError::Disconnected);
+        };
+        let body = serde_json::to_vec(data).map_err(HubError::Encode)?;
+        let (answer, reply) = std::sync::mpsc::sync_channel(1);
+        let key = lock(&core.remote_asks).insert(answer);
+        link.publish(Command::Ask {
+            key,
+            id,
+            timeout_ms: u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX),
+            event,
+            data: &body,
+        });
+        match reply.recv_timeout(timeout) {
+            Ok(Ok(raw)) => serde_json::from_str(raw.get()).map_err(|error| HubError::BadData {
+                event: event.to_owned(),
+                error,
+            }),
+            Ok(Err(why)) => Err(HubError::Refused(why)),
+            Err(_) => {
+                lock(&core.remote_asks).remove(key);
+                bump(&core.counters.asks_timed_out);
+                Err(HubError::Timeout)
+            }
+        }
+    }
+
+    /// Sends to the members of `room`, in every process when there is an exchange; a
+    /// connection's id names the room that holds only it.
     pub fn to(&self, room: &str) -> Emitter {
         Emitter::new(
             Arc::clone(&self.inner.core),
@@ -180,6 +270,13 @@ impl Hub {
     pub fn stats(&self) -> HubStats {
         let c = &self.inner.core.counters;
         let get = |n: &std::sync::atomic::AtomicU64| n.load(Ordering::Relaxed);
+        let exchange = self
+            .inner
+            .core
+            .link
+            .as_ref()
+            .map(|link| link.exchange.stats())
+            .unwrap_or_default();
         HubStats {
             connections: self.len(),
             connected: get(&c.connected),
@@ -192,6 +289,12 @@ impl Hub {
             queued: get(&c.queued),
             not_queued: get(&c.not_queued),
             asks_timed_out: get(&c.asks_timed_out),
+            exchange_published: exchange.published,
+            exchange_dropped: exchange.dropped,
+            exchange_reconnects: exchange.reconnects,
+            exchange_subscribed: exchange.subscribed,
+            exchange_received: get(&c.exchange_received),
+            exchange_missed: get(&c.exchange_missed),
         }
     }
 }
@@ -210,6 +313,7 @@ impl fmt::Debug for Hub {
 pub struct HubBuilder {
     settings: Settings,
     limits: Limits,
+    exchange: Option<Arc<dyn Exchange>>,
 }
 
 impl HubBuilder {
@@ -232,7 +336,18 @@ impl HubBuilder {
                 messages: DEFAULT_QUEUE_MESSAGES,
                 bytes: DEFAULT_QUEUE_BYTES,
             },
+            exchange: None,
         }
+    }
+
+    /// Joins this hub to the hubs of other processes through an exchange (Redis, with the
+    /// `redis` feature: [`RedisExchange`](crate::RedisExchange)): messages to rooms and to
+    /// everyone, disconnects, joins and leaves by id, and requests ([`Hub::ask`]) reach
+    /// connections in every process. Each message is encoded once per process. Defaults to
+    /// none: one process.
+    pub fn exchange(mut self, exchange: impl Exchange) -> HubBuilder {
+        self.exchange = Some(Arc::new(exchange));
+        self
     }
 
     /// Runs for each new connection, on its reading thread, before its first message is
@@ -365,14 +480,30 @@ impl HubBuilder {
         self
     }
 
-    /// The hub.
+    /// The hub. With an exchange, its threads start here; an engine that is away is not an
+    /// error (the exchange keeps trying), a thread that cannot start goes to the
+    /// [error hook](Self::on_error).
     pub fn build(self) -> Hub {
-        Hub {
+        let node = crate::shared::random_name();
+        let link = self
+            .exchange
+            .as_ref()
+            .map(|exchange| Link::new(Arc::clone(exchange), node.clone()));
+        let core = Arc::new(Core::new(self.limits, link));
+        let hub = Hub {
             inner: Arc::new(HubInner {
-                core: Arc::new(Core::new(self.limits)),
+                core: Arc::clone(&core),
                 settings: self.settings,
             }),
+        };
+        if let Some(exchange) = self.exchange {
+            if let Err(e) = exchange.start(&node, Arc::new(HubInbox::new(&core))) {
+                if let Some(hook) = &hub.inner.settings.on_error {
+                    hook(&HubError::Ws(wsio::Error::Io(e)), None);
+                }
+            }
         }
+        hub
     }
 }
 

@@ -81,15 +81,22 @@
 mod connection;
 mod core;
 mod error;
+pub mod exchange;
 mod hub;
 pub mod protocol;
 mod queue;
+#[cfg(feature = "redis")]
+pub mod redis;
+mod remote;
 mod serve;
 mod shared;
 
+#[cfg(feature = "redis")]
+pub use crate::redis::RedisExchange;
 pub use connection::Connection;
 pub use core::Emitter;
 pub use error::{Disconnected, HubError, Malformed};
+pub use exchange::{Exchange, ExchangeStats, Inbox};
 pub use hub::{
     DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES, DEFAULT_WRITE_TIMEOUT, DEFAULT_WRITER_STACK_SIZE,
     Hub, HubBuilder, HubStats,

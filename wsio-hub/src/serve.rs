@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::value::RawValue;
 use wsio::{
     CloseCode, Conn, Error, HttpResponse, Initiator, Message, MessageKind, ReadHalf, Request,
@@ -165,7 +163,7 @@ impl Hub {
 /// is taken.
 fn random_id(core: &Core) -> String {
     loop {
-        let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+        let id = crate::shared::random_name();
         if core.is_free(&id) {
             return id;
         }

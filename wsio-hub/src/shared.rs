@@ -16,6 +16,13 @@ use crate::error::{Disconnected, HubError};
 use crate::protocol::MAX_ASK;
 use crate::queue::{Limits, Queue};
 
+/// 16 random bytes from the operating system's generator, base64url (22 characters): a
+/// name nobody can guess.
+pub(crate) fn random_name() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+}
+
 /// Locks a mutex whose data stays consistent even if a holder panicked: every critical
 /// section here only inserts, removes or replaces whole values.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
