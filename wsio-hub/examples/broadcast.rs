@@ -4,8 +4,11 @@
 //! dropped). Any origin is accepted.
 //!
 //! ```text
-//! cargo run --release --example broadcast -- [--addr 127.0.0.1:9002] [--deflate]
+//! cargo run --release --example broadcast -- [--addr 127.0.0.1:9002] [--deflate] [--redis URL]
 //! ```
+//!
+//! With `--redis redis://HOST:PORT`, broadcast processes that share one Redis broadcast to
+//! each other's clients too.
 //!
 //! Prints `broadcast: listening on ws://ADDR/` once it accepts connections. Ctrl-C or
 //! SIGTERM stops it gracefully.
@@ -15,13 +18,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use wsio::{Config, DeflateConfig, FlushPolicy, MessageKind, Server};
-use wsio_hub::Hub;
+use wsio_hub::{Hub, RedisExchange};
 
-const USAGE: &str = "broadcast [--addr HOST:PORT] [--deflate]";
+const USAGE: &str = "broadcast [--addr HOST:PORT] [--deflate] [--redis redis://HOST:PORT]";
 
 fn main() -> ExitCode {
     let mut addr = "127.0.0.1:9002".to_owned();
     let mut deflate = false;
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -30,6 +34,10 @@ fn main() -> ExitCode {
                 None => return usage(),
             },
             "--deflate" => deflate = true,
+            "--redis" => match args.next() {
+                Some(url) => redis = Some(url),
+                None => return usage(),
+            },
             _ => return usage(),
         }
     }
@@ -39,7 +47,17 @@ fn main() -> ExitCode {
     if deflate {
         config = config.deflate(DeflateConfig::new());
     }
-    let hub = Hub::builder()
+    let mut builder = Hub::builder();
+    if let Some(url) = &redis {
+        match RedisExchange::new(url) {
+            Ok(exchange) => builder = builder.exchange(exchange),
+            Err(e) => {
+                eprintln!("broadcast: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let hub = builder
         .config(config.build())
         .check_origin(|_| true)
         .on_connection(|conn| {

@@ -2,8 +2,11 @@
 //! `http://127.0.0.1:8080/?room=ROOM&name=NICK` in two browsers.
 //!
 //! ```text
-//! cargo run --example chat -- [--addr 127.0.0.1:8080]
+//! cargo run --example chat -- [--addr 127.0.0.1:8080] [--redis redis://HOST:PORT]
 //! ```
+//!
+//! With `--redis`, chat processes that share one Redis form one chat: a page on one
+//! process talks with pages on the others, room by room.
 //!
 //! The page joins its room through the client (`hub.join`) and emits `chat` events
 //! `{room, name, text}`; the hub relays each one to the members of its room, the sender
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wsio::{HttpResponse, Server};
-use wsio_hub::Hub;
+use wsio_hub::{Hub, RedisExchange};
 
 /// A chat message, as the page sends it and as the hub relays it.
 #[derive(Serialize, Deserialize)]
@@ -32,14 +35,16 @@ const MAX_NAME: usize = 64;
 const MAX_TEXT: usize = 4096;
 
 const PAGE: &str = include_str!("chat.html");
-const USAGE: &str = "chat [--addr HOST:PORT]";
+const USAGE: &str = "chat [--addr HOST:PORT] [--redis redis://HOST:PORT]";
 
 fn main() -> ExitCode {
     let mut addr = "127.0.0.1:8080".to_owned();
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--addr", Some(value)) => addr = value,
+            ("--redis", Some(url)) => redis = Some(url),
             _ => {
                 eprintln!("usage: {USAGE}");
                 return ExitCode::from(2);
@@ -47,7 +52,17 @@ fn main() -> ExitCode {
         }
     }
 
-    let hub = Hub::builder()
+    let mut builder = Hub::builder();
+    if let Some(url) = &redis {
+        match RedisExchange::new(url) {
+            Ok(exchange) => builder = builder.exchange(exchange),
+            Err(e) => {
+                eprintln!("chat: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let hub = builder
         .on_connection(|conn| {
             let me = conn.clone();
             conn.on("chat", move |chat: Chat| {
