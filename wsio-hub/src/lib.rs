@@ -69,6 +69,17 @@
 //! message, [`Connection::disconnect`], a full queue, a panicking handler, or the server's
 //! shutdown.
 //!
+//! # Across processes
+//!
+//! With an [`Exchange`] ([`HubBuilder::exchange`]; [`RedisExchange`] with the `redis`
+//! feature), hubs in several processes form one: messages to rooms and to everyone,
+//! disconnects, joins and leaves by id, and [`Hub::ask`] reach connections wherever they
+//! are. Each process encodes a message once and publishes it once; each other process
+//! delivers it once to each of its receivers. If the exchange's engine goes away, local
+//! delivery goes on and what was lost is counted ([`HubStats::exchange_dropped`],
+//! [`HubStats::exchange_missed`]). Listing a room ([`Hub::members`]) and the connection
+//! count stay per process.
+//!
 //! # The browser client
 //!
 //! The hub serves a dependency-free ES module at `/wsio-hub.js` ([`CLIENT_JS`]) and its
