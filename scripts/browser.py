@@ -59,18 +59,21 @@ def free_port():
 
 
 class Server:
-    """The chat example on 127.0.0.1:port; its output is kept for error messages."""
+    """The chat example on 127.0.0.1:port, with more arguments if given (`--redis URL`);
+    its output is kept for error messages, which call it `name`."""
 
-    def __init__(self, binary, port):
+    def __init__(self, binary, port, args=(), name="the chat server"):
         self.binary = binary
         self.port = port
+        self.args = list(args)
+        self.name = name
         self.proc = None
         self.log = []
 
     def start(self):
-        self.log.append("--- chat --addr 127.0.0.1:%d" % self.port)
+        self.log.append("--- chat --addr 127.0.0.1:%d%s" % (self.port, "".join(" " + a for a in self.args)))
         self.proc = subprocess.Popen(
-            [self.binary, "--addr", "127.0.0.1:%d" % self.port],
+            [self.binary, "--addr", "127.0.0.1:%d" % self.port] + self.args,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         ready = threading.Event()
@@ -87,9 +90,9 @@ class Server:
         deadline = time.monotonic() + WAIT
         while not ready.wait(0.1):
             if self.proc.poll() is not None:
-                raise Failure("the chat server exited with %s before listening:\n%s" % (self.proc.returncode, self.tail()))
+                raise Failure("%s exited with %s before listening:\n%s" % (self.name, self.proc.returncode, self.tail()))
             if time.monotonic() > deadline:
-                raise Failure("the chat server did not print %r within %d s:\n%s" % (expected, WAIT, self.tail()))
+                raise Failure("%s did not print %r within %d s:\n%s" % (self.name, expected, WAIT, self.tail()))
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

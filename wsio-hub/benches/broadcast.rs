@@ -21,14 +21,28 @@
 //! server frames are parsed in place, the sender masks its frames. It leaves the servers the
 //! other core of a two-core machine; its own CPU use is printed next to theirs.
 //!
+//! With `--redis`, the hub across processes too, right after its own rows, in the same run
+//! and with the same messages and window: a redis-server of its own on a free loopback port,
+//! two broadcast processes on it (hub A and hub B, `--redis`), half the receivers on each and
+//! the sender on A. A delivers to its own connections and publishes each message once; Redis
+//! sends it to A (which ignores its own) and B, which delivers to its connections. Measured as
+//! above, the time until the last connection of both processes has a message (and until the
+//! last of each), against the hub in one process; and the bytes Redis read and wrote per
+//! message, from its own counters (`INFO stats`: `total_net_input_bytes`,
+//! `total_net_output_bytes`; `INFO commandstats`: PUBLISH calls, which must be one per
+//! message), read over a plain TCP connection before and after the measured messages.
+//!
 //! ```text
 //! cargo bench -p wsio-hub --bench broadcast -- [--node PATH] [--node-path DIR]
 //!     [--python PATH] [--receivers N] [--window N] [--quick]
+//!     [--redis] [--redis-server PATH]
 //! ```
 //!
 //! `scripts/bench_broadcast.sh` installs Node's `ws` and Python's `websockets` and runs it
 //! with both peers. `--node-path` is the `node_modules` directory holding `ws` (else
-//! `NODE_PATH` from the environment); `--quick` sends a tenth of the messages.
+//! `NODE_PATH` from the environment); `--quick` sends a tenth of the messages;
+//! `--redis-server` is the redis-server to start (else `WSIO_REDIS_SERVER` from the
+//! environment, else `redis-server` on the `PATH`).
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -47,7 +61,8 @@ use wsio::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 type Result<T> = std::result::Result<T, String>;
 
 const USAGE: &str = "cargo bench -p wsio-hub --bench broadcast -- [--node PATH] [--node-path DIR] \
-                     [--python PATH] [--receivers N] [--window N] [--quick]";
+                     [--python PATH] [--receivers N] [--window N] [--quick] \
+                     [--redis] [--redis-server PATH]";
 
 /// Message sizes, and how many messages each run sends.
 const WORKLOADS: [(usize, usize); 2] = [(64, 2_000), (4096, 1_500)];
@@ -94,6 +109,9 @@ struct Args {
     receivers: usize,
     window: usize,
     quick: bool,
+    /// The hub across two processes on one Redis, too.
+    redis: bool,
+    redis_server: PathBuf,
 }
 
 fn parse_args() -> Result<Args> {
@@ -104,6 +122,10 @@ fn parse_args() -> Result<Args> {
         receivers: 1000,
         window: 16,
         quick: false,
+        redis: false,
+        redis_server: std::env::var_os("WSIO_REDIS_SERVER")
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -115,6 +137,8 @@ fn parse_args() -> Result<Args> {
             "--receivers" => args.receivers = number(&value()?)?,
             "--window" => args.window = number(&value()?)?,
             "--quick" => args.quick = true,
+            "--redis" => args.redis = true,
+            "--redis-server" => args.redis_server = PathBuf::from(value()?),
             // cargo bench passes it to every bench.
             "--bench" => {}
             _ => return Err(format!("unknown argument {arg}")),
@@ -238,6 +262,8 @@ enum Kind {
     Hub,
     Node,
     Python,
+    /// The redis-server under the hubs of the cross-process runs.
+    Redis,
 }
 
 impl Kind {
@@ -246,6 +272,15 @@ impl Kind {
             Kind::Hub => "hub",
             Kind::Node => "node ws",
             Kind::Python => "python websockets",
+            Kind::Redis => "redis-server",
+        }
+    }
+
+    /// What it prints once it accepts connections.
+    fn ready(self) -> &'static str {
+        match self {
+            Kind::Redis => "Ready to accept connections",
+            _ => "listening",
         }
     }
 }
@@ -256,6 +291,7 @@ struct Launcher {
     hub: PathBuf,
     node: Option<(PathBuf, Option<String>)>,
     python: Option<PathBuf>,
+    redis_server: PathBuf,
 }
 
 impl Launcher {
@@ -271,11 +307,31 @@ impl Launcher {
     }
 
     fn start(&self, kind: Kind) -> Result<Running> {
+        self.start_as(kind, kind.name(), None)
+    }
+
+    /// A hub process named `name` (for the errors) on the Redis at `url`.
+    fn start_hub_on_redis(&self, name: &str, url: &str) -> Result<Running> {
+        self.start_as(Kind::Hub, name, Some(url))
+    }
+
+    fn start_as(&self, kind: Kind, name: &str, redis: Option<&str>) -> Result<Running> {
         let port = free_port()?;
         let mut command = match kind {
             Kind::Hub => {
                 let mut c = Command::new(&self.hub);
                 c.arg("--addr").arg(format!("127.0.0.1:{port}"));
+                if let Some(url) = redis {
+                    c.arg("--redis").arg(url);
+                }
+                c
+            }
+            Kind::Redis => {
+                // No persistence: nothing to write, nothing to load; the log to stdout.
+                let mut c = Command::new(&self.redis_server);
+                c.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
+                    .args(["--daemonize", "no", "--logfile", ""]);
                 c
             }
             Kind::Node => {
@@ -298,7 +354,8 @@ impl Launcher {
             }
         };
         command.current_dir(&self.root);
-        Running::start(kind, command, SocketAddr::from(([127, 0, 0, 1], port)))
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Running::start(kind, name, command, addr)
     }
 }
 
@@ -311,7 +368,8 @@ fn free_port() -> Result<u16> {
 
 /// A started server. Dropping it stops it: SIGTERM, then SIGKILL after a grace period.
 struct Running {
-    kind: Kind,
+    /// What errors call it: the kind's name, or hub A and hub B.
+    name: String,
     child: Child,
     addr: SocketAddr,
     /// The tail of what it printed, for errors.
@@ -319,13 +377,13 @@ struct Running {
 }
 
 impl Running {
-    fn start(kind: Kind, mut command: Command, addr: SocketAddr) -> Result<Running> {
+    fn start(kind: Kind, name: &str, mut command: Command, addr: SocketAddr) -> Result<Running> {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e} ({command:?})", kind.name()))?;
+            .map_err(|e| format!("cannot start {name}: {e} ({command:?})"))?;
         let log = Arc::new(Mutex::new(String::new()));
         let (lines, listening) = mpsc::channel();
         let stdout = child.stdout.take().expect("piped");
@@ -348,7 +406,7 @@ impl Running {
             });
         }
         let mut server = Running {
-            kind,
+            name: name.to_owned(),
             child,
             addr,
             log,
@@ -357,14 +415,16 @@ impl Running {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match listening.recv_timeout(left) {
-                Ok(line) if line.contains("listening") => break,
+                Ok(line) if line.contains(kind.ready()) => break,
                 Ok(_) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     thread::sleep(Duration::from_millis(200));
                     return Err(server.trouble("exited before it listened"));
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(server.trouble("did not say it listens within 30 s"));
+                    return Err(
+                        server.trouble(&format!("did not say {:?} within 30 s", kind.ready()))
+                    );
                 }
             }
         }
@@ -384,6 +444,12 @@ impl Running {
 
     /// An error about this server, with whether it still runs and what it printed last.
     fn trouble(&mut self, what: &str) -> String {
+        let state = self.state();
+        format!("{} (pid {}): {what}; {state}", self.name, self.pid())
+    }
+
+    /// Whether it still runs, and what it printed last.
+    fn state(&mut self) -> String {
         let state = match self.exited() {
             Some(status) => format!("it exited ({status})"),
             None => "it is still running".to_owned(),
@@ -394,11 +460,7 @@ impl Running {
         } else {
             format!("; its output ends with:\n{log}")
         };
-        format!(
-            "{} (pid {}): {what}; {state}{log}",
-            self.kind.name(),
-            self.pid()
-        )
+        format!("{state}{log}")
     }
 
     fn stop(&mut self) {
@@ -418,7 +480,7 @@ impl Running {
         }
         eprintln!(
             "{} did not stop within {STOP_GRACE:?} of SIGTERM: killed",
-            self.kind.name()
+            self.name
         );
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -429,6 +491,23 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// An error about the servers of a run: about the one, or the error and then how each is.
+fn trouble(servers: &mut [Running], what: &str) -> String {
+    if let [server] = servers {
+        return server.trouble(what);
+    }
+    let mut text = what.to_owned();
+    for server in servers {
+        let state = server.state();
+        text.push_str(&format!(
+            "\n  {} (pid {}): {state}",
+            server.name,
+            server.pid()
+        ));
+    }
+    text
 }
 
 /// Keeps the last few KiB of a server's output.
@@ -475,6 +554,234 @@ fn build_hub(root: &Path) -> Result<PathBuf> {
         return Err(format!("built, but {} is not there", hub.display()));
     }
     Ok(hub)
+}
+
+// ---------------------------------------------------------------------------------------
+// Redis's own counters, over a plain TCP connection.
+
+/// The channel every hub process publishes to and subscribes to (`RedisExchange`'s default
+/// prefix).
+const CHANNEL: &str = "wsio-hub:all";
+
+/// What Redis has counted since it started.
+struct RedisCounters {
+    /// Bytes read from and written to its clients (`total_net_input_bytes`,
+    /// `total_net_output_bytes`).
+    input: u64,
+    output: u64,
+    /// PUBLISH calls (`cmdstat_publish`).
+    publishes: u64,
+    /// Subscribers to `CHANNEL` now (`PUBSUB NUMSUB`).
+    subscribers: u64,
+    /// Clients connected now (`connected_clients`).
+    clients: u64,
+}
+
+/// Reads Redis's counters on a connection of its own: three commands in one write, three
+/// replies.
+fn redis_counters(addr: SocketAddr) -> Result<RedisCounters> {
+    let fail = |e: &dyn std::fmt::Display| format!("reading Redis's counters at {addr}: {e}");
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| fail(&e))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))))
+        .map_err(|e| fail(&e))?;
+    stream
+        .write_all(
+            format!(
+                "INFO stats\r\nINFO commandstats\r\nPUBSUB NUMSUB {CHANNEL}\r\nINFO clients\r\n"
+            )
+            .as_bytes(),
+        )
+        .map_err(|e| fail(&e))?;
+    let mut buf = Vec::with_capacity(16 << 10);
+    let mut chunk = [0u8; 8192];
+    let mut replies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while replies.len() < 4 {
+        match resp(&buf).map_err(|e| fail(&e))? {
+            Some((reply, used)) => {
+                replies.push(reply);
+                buf.drain(..used);
+                continue;
+            }
+            None if buf.len() > 1 << 20 || Instant::now() > deadline => {
+                return Err(fail(&"no whole reply in 1 MiB or 5 s"));
+            }
+            None => {}
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(fail(&"closed before its replies")),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(fail(&e)),
+        }
+    }
+    let text = |reply: &Resp| match reply {
+        Resp::Bulk(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        other => Err(fail(&format!("expected a bulk string, got {other:?}"))),
+    };
+    let (stats, commands, clients) = (text(&replies[0])?, text(&replies[1])?, text(&replies[3])?);
+    let field = |info: &str, name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    let input = field(&stats, "total_net_input_bytes");
+    let output = field(&stats, "total_net_output_bytes");
+    let clients = field(&clients, "connected_clients");
+    // cmdstat_publish:calls=N,usec=..., absent before the first PUBLISH.
+    let publishes = match commands
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_publish:"))
+    {
+        Some(rest) => rest
+            .split(',')
+            .find_map(|kv| kv.strip_prefix("calls="))
+            .and_then(|n| n.parse::<u64>().ok()),
+        None => Some(0),
+    };
+    // [channel, count]
+    let subscribers = match &replies[2] {
+        Resp::Array(items) => match items.as_slice() {
+            [_, Resp::Integer(n)] => u64::try_from(*n).ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    match (input, output, publishes, subscribers, clients) {
+        (Some(input), Some(output), Some(publishes), Some(subscribers), Some(clients)) => {
+            Ok(RedisCounters {
+                input,
+                output,
+                publishes,
+                subscribers,
+                clients,
+            })
+        }
+        _ => Err(fail(&format!(
+            "missing counters in {stats:?} {commands:?} {:?} {clients:?}",
+            replies[2]
+        ))),
+    }
+}
+
+/// A Redis reply (RESP2), as far as `redis_counters` needs them.
+#[derive(Debug)]
+enum Resp {
+    Integer(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    Array(Vec<Resp>),
+}
+
+/// One whole reply at the start of `buf` and the bytes it took, `None` if it is not all
+/// there yet, an error for what Redis answered with an error or not in RESP.
+fn resp(buf: &[u8]) -> Result<Option<(Resp, usize)>> {
+    let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
+    let line = String::from_utf8_lossy(&buf[1..eol]).into_owned();
+    let after = eol + 2;
+    let number = || {
+        line.parse::<i64>()
+            .map_err(|_| format!("a bad length or integer in a reply: {line:?}"))
+    };
+    match buf.first() {
+        Some(b'+') => Ok(Some((Resp::Bulk(line.into_bytes()), after))),
+        Some(b'-') => Err(format!("Redis answered with an error: {line}")),
+        Some(b':') => Ok(Some((Resp::Integer(number()?), after))),
+        Some(b'$') => {
+            let len = number()?;
+            if len < 0 {
+                return Ok(Some((Resp::Nil, after)));
+            }
+            let end = after + len as usize;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            Ok(Some((Resp::Bulk(buf[after..end].to_vec()), end + 2)))
+        }
+        Some(b'*') => {
+            let n = number()?;
+            let mut items = Vec::new();
+            let mut at = after;
+            for _ in 0..n.max(0) {
+                match resp(&buf[at..])? {
+                    Some((item, used)) => {
+                        items.push(item);
+                        at += used;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some((Resp::Array(items), at)))
+        }
+        _ => Err(format!(
+            "not a RESP reply: {:?}",
+            String::from_utf8_lossy(&buf[..eol])
+        )),
+    }
+}
+
+/// What Redis read and wrote for the measured messages of a run across processes.
+struct RedisTraffic {
+    messages: usize,
+    publishes: u64,
+    subscribers: u64,
+    /// Bytes per message it read (the PUBLISH commands) and wrote (each message to each
+    /// subscriber, and the PUBLISH replies), without what reading the counters cost.
+    input: f64,
+    output: f64,
+    /// What one reading of the counters cost, in and out, subtracted from the above.
+    reading: (u64, u64),
+}
+
+impl RedisTraffic {
+    /// From the counters read twice before the messages (nothing in between) and once
+    /// after: reading them costs what the first two differ by (the second read's command
+    /// in, the first read's replies out), and the last delta holds one such cost too.
+    fn new(
+        first: &RedisCounters,
+        second: &RedisCounters,
+        after: &RedisCounters,
+        messages: usize,
+    ) -> RedisTraffic {
+        let reading = (
+            second.input.saturating_sub(first.input),
+            second.output.saturating_sub(first.output),
+        );
+        let per_message = |from: u64, to: u64, cost: u64| {
+            to.saturating_sub(from).saturating_sub(cost) as f64 / messages as f64
+        };
+        RedisTraffic {
+            messages,
+            publishes: after.publishes.saturating_sub(second.publishes),
+            subscribers: after.subscribers,
+            input: per_message(second.input, after.input, reading.0),
+            output: per_message(second.output, after.output, reading.1),
+            reading,
+        }
+    }
+}
+
+/// For a run across processes that failed: what Redis counted during it.
+fn redis_report(addr: SocketAddr, start: &RedisCounters, load: &Load) -> String {
+    match redis_counters(addr) {
+        Ok(now) => format!(
+            "Redis during this run: {} PUBLISH calls for the {} messages the sender sent \
+             (warm-up included; one each expected); now {} subscribers to {CHANNEL} and {} \
+             clients; {} bytes read and {} written",
+            now.publishes.saturating_sub(start.publishes),
+            load.sends,
+            now.subscribers,
+            now.clients,
+            now.input.saturating_sub(start.input),
+            now.output.saturating_sub(start.output)
+        ),
+        Err(e) => format!("Redis after this run: {e}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -580,6 +887,27 @@ struct Peer {
     seen: Vec<u64>,
     /// The highest sequence number it got, plus one.
     next: usize,
+    /// Which target (server process) it is connected to.
+    group: usize,
+}
+
+/// Where the connections of a load run go: this many receivers to each server; the sender
+/// to the first.
+struct Target {
+    name: String,
+    addr: SocketAddr,
+    receivers: usize,
+}
+
+/// The times until the last connection of one target has a message.
+struct GroupTimes {
+    name: String,
+    /// Its connections, the sender's included.
+    connections: usize,
+    p50: Duration,
+    p99: Duration,
+    solo_p50: Duration,
+    solo_p99: Duration,
 }
 
 /// What a load run found.
@@ -601,6 +929,12 @@ struct LoadResult {
     switches: f64,
     warmups: usize,
     reordered: usize,
+    /// Per server process: its CPU time over elapsed time.
+    cpu_each: Vec<f64>,
+    /// Per target: the times until its last connection has a message.
+    groups: Vec<GroupTimes>,
+    /// What Redis read and wrote, in a run across processes.
+    redis: Option<RedisTraffic>,
 }
 
 /// The state of a load run: every connection, and every message's deliveries.
@@ -620,26 +954,45 @@ struct Load {
     completed: usize,
     /// The sequence numbers sent are below this.
     sent: usize,
+    /// Messages sent, warm-up included.
+    sends: usize,
     /// Connections that may have more to read, for the next pump.
     unfinished: Vec<usize>,
     /// Deliveries of all messages, for stall detection.
     deliveries: u64,
     duplicates: usize,
     reordered: usize,
+    /// Per target: its name, its connections, when its last connection got each message,
+    /// the duplicates its connections got.
+    group_names: Vec<String>,
+    group_sizes: Vec<u32>,
+    group_last_ns: Vec<Vec<u64>>,
+    group_duplicates: Vec<usize>,
     /// The masking key for the next frame (xorshift).
     mask: u32,
 }
 
 impl Load {
-    fn connect(addr: SocketAddr, receivers: usize, size: usize, total: usize) -> Result<Load> {
+    fn connect(targets: &[Target], size: usize, total: usize) -> Result<Load> {
         if size < STAMP {
             return Err(format!(
                 "messages of {size} bytes cannot carry their {STAMP}-byte stamp"
             ));
         }
+        let receivers: usize = targets.iter().map(|t| t.receivers).sum();
+        // Each target's receivers in turn, then the sender, on the first.
+        let places: Vec<usize> = (0..targets.len())
+            .flat_map(|g| std::iter::repeat_n(g, targets[g].receivers))
+            .chain([0])
+            .collect();
+        let mut group_sizes = vec![0u32; targets.len()];
+        for &g in &places {
+            group_sizes[g] += 1;
+        }
         let poll = Poll::new().map_err(|e| format!("cannot make a poller: {e}"))?;
         let mut peers = Vec::with_capacity(receivers + 1);
-        for i in 0..=receivers {
+        for (i, &group) in places.iter().enumerate() {
+            let addr = targets[group].addr;
             let (stream, rest) = handshake(addr).map_err(|e| format!("connection {i}: {e}"))?;
             stream
                 .set_nonblocking(true)
@@ -658,6 +1011,7 @@ impl Load {
                 watching_writes: false,
                 seen: vec![0; total.div_ceil(64)],
                 next: 0,
+                group,
             });
         }
         let mut load = Load {
@@ -671,10 +1025,15 @@ impl Load {
             last_ns: vec![0; total],
             completed: 0,
             sent: 0,
+            sends: 0,
             unfinished: Vec::new(),
             deliveries: 0,
             duplicates: 0,
             reordered: 0,
+            group_names: targets.iter().map(|t| t.name.clone()).collect(),
+            group_sizes,
+            group_last_ns: vec![vec![0; total]; targets.len()],
+            group_duplicates: vec![0; targets.len()],
             mask: rand::random::<u32>() | 1,
         };
         // Frames may have come with the handshake responses.
@@ -712,6 +1071,7 @@ impl Load {
             key,
         );
         self.sent = self.sent.max(seq + 1);
+        self.sends += 1;
         self.flush(self.sender)
     }
 
@@ -898,6 +1258,7 @@ impl Load {
         let (word, bit) = (seq / 64, 1u64 << (seq % 64));
         if peer.seen[word] & bit != 0 {
             self.duplicates += 1;
+            self.group_duplicates[peer.group] += 1;
             return Ok(());
         }
         peer.seen[word] |= bit;
@@ -908,6 +1269,8 @@ impl Load {
         self.deliveries += 1;
         self.sent_ns[seq] = sent;
         self.last_ns[seq] = self.last_ns[seq].max(at_ns);
+        let last = &mut self.group_last_ns[peer.group][seq];
+        *last = (*last).max(at_ns);
         self.delivered[seq] += 1;
         if self.delivered[seq] == self.connections() && seq >= WARMUP_MAX {
             self.completed += 1;
@@ -939,12 +1302,46 @@ impl Load {
                 )
             })
             .collect();
-        format!(
+        let mut report = format!(
             "{} unfinished ({}); {behind} connections miss some; {} duplicates so far",
             unfinished.len(),
             oldest.join(", "),
             self.duplicates
-        )
+        );
+        if self.group_names.len() > 1 {
+            report.push_str(&format!("; {}", self.by_group(&unfinished)));
+        }
+        report
+    }
+
+    /// Per target, of the messages `seqs`: the deliveries missing, the connections that
+    /// miss some, the messages none of its connections has, the duplicates.
+    fn by_group(&self, seqs: &[usize]) -> String {
+        let has = |p: &Peer, s: usize| p.seen[s / 64] & (1 << (s % 64)) != 0;
+        let mut parts = Vec::new();
+        for (g, name) in self.group_names.iter().enumerate() {
+            let peers: Vec<&Peer> = self.peers.iter().filter(|p| p.group == g).collect();
+            let missing: usize = seqs
+                .iter()
+                .map(|&s| peers.iter().filter(|p| !has(p, s)).count())
+                .sum();
+            let behind = peers
+                .iter()
+                .filter(|p| seqs.iter().any(|&s| !has(p, s)))
+                .count();
+            let nowhere = seqs
+                .iter()
+                .filter(|&&s| peers.iter().all(|p| !has(p, s)))
+                .count();
+            parts.push(format!(
+                "{name} ({} connections): {missing} deliveries missing, {behind} connections miss some, \
+                 {nowhere} of {} messages reached none of them, {} duplicates",
+                self.group_sizes[g],
+                seqs.len(),
+                self.group_duplicates[g]
+            ));
+        }
+        parts.join("; ")
     }
 
     /// Closes every connection: a close frame each, no waiting.
@@ -955,19 +1352,31 @@ impl Load {
     }
 }
 
-/// One load run against a started server: connect, warm up, measure.
+/// One load run against started servers: connect to the targets, warm up, measure. The
+/// servers are the targets' processes and any other the messages go through (Redis), for
+/// their CPU time and for errors; with `redis`, its counters are read around the measured
+/// messages.
 fn load_run(
-    server: &mut Running,
-    receivers: usize,
+    servers: &mut [Running],
+    targets: &[Target],
+    redis: Option<SocketAddr>,
     size: usize,
     messages: usize,
     window: usize,
 ) -> Result<LoadResult> {
     let solo = (messages / 10).min(SOLO);
     let total = WARMUP_MAX + messages + solo;
-    let mut load = Load::connect(server.addr, receivers, size, total)
-        .map_err(|e| server.trouble(&format!("while connecting: {e}")))?;
-    let result = measure(&mut load, server, messages, window, solo);
+    let mut load = Load::connect(targets, size, total)
+        .map_err(|e| trouble(servers, &format!("while connecting: {e}")))?;
+    let result = match redis {
+        None => measure(&mut load, servers, messages, window, solo, None),
+        Some(addr) => {
+            // What Redis did in this run, should it fail.
+            let start = redis_counters(addr).map_err(|e| trouble(servers, &e))?;
+            measure(&mut load, servers, messages, window, solo, redis)
+                .map_err(|e| format!("{e}\n{}", redis_report(addr, &start, &load)))
+        }
+    };
     load.close();
     result
 }
@@ -995,23 +1404,29 @@ impl Pump {
     fn step(
         &mut self,
         load: &mut Load,
-        server: &mut Running,
+        servers: &mut [Running],
         timeout: Duration,
         phase: &dyn Fn(&Load) -> String,
     ) -> Result<()> {
         load.pump(timeout, &mut self.events)
-            .map_err(|e| server.trouble(&format!("{}: {e}", phase(load))))?;
+            .map_err(|e| trouble(servers, &format!("{}: {e}", phase(load))))?;
         if load.deliveries != self.progress.1 {
             self.progress = (Instant::now(), load.deliveries);
         } else if self.progress.0.elapsed() > STALL {
-            return Err(server.trouble(&format!(
-                "{}: no message arrived for {STALL:?}: {}",
-                phase(load),
-                load.stall_report()
-            )));
+            return Err(trouble(
+                servers,
+                &format!(
+                    "{}: no message arrived for {STALL:?}: {}",
+                    phase(load),
+                    load.stall_report()
+                ),
+            ));
         }
         if self.started.elapsed() > RUN_LIMIT {
-            return Err(server.trouble(&format!("{}: over {RUN_LIMIT:?}", phase(load))));
+            return Err(trouble(
+                servers,
+                &format!("{}: over {RUN_LIMIT:?}", phase(load)),
+            ));
         }
         Ok(())
     }
@@ -1019,10 +1434,11 @@ impl Pump {
 
 fn measure(
     load: &mut Load,
-    server: &mut Running,
+    servers: &mut [Running],
     messages: usize,
     window: usize,
     solo: usize,
+    redis: Option<SocketAddr>,
 ) -> Result<LoadResult> {
     let mut pump = Pump::new();
     let all = load.connections();
@@ -1033,17 +1449,22 @@ fn measure(
     while good < WARMUP_GOOD {
         if warmups == WARMUP_MAX {
             let reached = load.delivered[..WARMUP_MAX].iter().max().copied();
-            return Err(server.trouble(&format!(
+            let mut what = format!(
                 "after {WARMUP_MAX} warm-up messages, the best reached {} of {all} connections",
                 reached.unwrap_or(0)
-            )));
+            );
+            if load.group_names.len() > 1 {
+                let seqs: Vec<usize> = (0..WARMUP_MAX).collect();
+                what.push_str(&format!("; {}", load.by_group(&seqs)));
+            }
+            return Err(trouble(servers, &what));
         }
         let seq = warmups;
         load.send(seq)?;
         warmups += 1;
         let sent = Instant::now();
         while load.delivered[seq] < all && sent.elapsed() < WARMUP_WAIT {
-            pump.step(load, server, Duration::from_millis(20), &|_| {
+            pump.step(load, servers, Duration::from_millis(20), &|_| {
                 format!("in warm-up message {seq}")
             })?;
         }
@@ -1054,14 +1475,29 @@ fn measure(
         };
     }
 
+    // Redis's counters twice with nothing in between, for what reading them costs, then
+    // again after the measured messages.
+    let redis_before = match redis {
+        Some(addr) => {
+            let first = redis_counters(addr).map_err(|e| trouble(servers, &e))?;
+            let second = redis_counters(addr).map_err(|e| trouble(servers, &e))?;
+            Some((first, second))
+        }
+        None => None,
+    };
+
     // Measured: at most `window` messages sent and not yet at every connection.
     let first = WARMUP_MAX;
     let end = first + messages;
-    let pid = server.pid();
+    let pids: Vec<u32> = servers.iter().map(Running::pid).collect();
     let before = (
-        cpu_time(Some(pid))?,
+        pids.iter()
+            .map(|&pid| cpu_time(Some(pid)))
+            .collect::<Result<Vec<_>>>()?,
         cpu_time(None)?,
-        context_switches(pid)?,
+        pids.iter()
+            .map(|&pid| context_switches(pid))
+            .sum::<Result<u64>>()?,
     );
     let mut next = first;
     while load.completed < messages {
@@ -1069,22 +1505,30 @@ fn measure(
             load.send(next)?;
             next += 1;
         }
-        pump.step(load, server, Duration::from_millis(100), &|load| {
+        pump.step(load, servers, Duration::from_millis(100), &|load| {
             format!("{} of {messages} messages done", load.completed)
         })?;
     }
     let last_in = load.last_ns[first..end].iter().max().copied().unwrap_or(0);
     let elapsed = Duration::from_nanos(last_in.saturating_sub(load.sent_ns[first]));
-    let server_cpu = cpu_time(Some(pid))?.saturating_sub(before.0);
+    let mut cpu_each = Vec::with_capacity(pids.len());
+    for (&pid, &was) in pids.iter().zip(&before.0) {
+        cpu_each.push(cpu_time(Some(pid))?.saturating_sub(was));
+    }
+    let server_cpu: Duration = cpu_each.iter().sum();
     let driver_cpu = cpu_time(None)?.saturating_sub(before.1);
-    let switches = context_switches(pid)?.saturating_sub(before.2);
+    let switches = pids
+        .iter()
+        .map(|&pid| context_switches(pid))
+        .sum::<Result<u64>>()?
+        .saturating_sub(before.2);
 
     // One at a time: how long one message takes to reach everyone when nothing else is in
     // flight.
     for seq in end..end + solo {
         load.send(seq)?;
         while load.delivered[seq] < all {
-            pump.step(load, server, Duration::from_millis(100), &|_| {
+            pump.step(load, servers, Duration::from_millis(100), &|_| {
                 format!("one at a time, message {}", seq - end)
             })?;
         }
@@ -1093,7 +1537,7 @@ fn measure(
     // Late duplicates would show up now.
     let drain = Instant::now();
     while drain.elapsed() < DRAIN {
-        pump.step(load, server, Duration::from_millis(20), &|_| {
+        pump.step(load, servers, Duration::from_millis(20), &|_| {
             "after the last message".to_owned()
         })?;
     }
@@ -1101,20 +1545,69 @@ fn measure(
         .map(|s| u64::from(all - load.delivered[s]))
         .sum();
     if lost > 0 || load.duplicates > 0 {
-        return Err(server.trouble(&format!(
-            "{lost} deliveries lost and {} duplicated",
-            load.duplicates
-        )));
+        let mut what = format!("{lost} deliveries lost and {} duplicated", load.duplicates);
+        if load.group_names.len() > 1 {
+            let seqs: Vec<usize> = (first..end + solo).collect();
+            what.push_str(&format!(
+                " of {} messages to {all} connections; {}",
+                seqs.len(),
+                load.by_group(&seqs)
+            ));
+        }
+        return Err(trouble(servers, &what));
     }
 
-    let latencies = |seqs: std::ops::Range<usize>| {
+    // Redis: one PUBLISH per message, to every hub process.
+    let redis = match (redis, redis_before) {
+        (Some(addr), Some((first, second))) => {
+            let after = redis_counters(addr).map_err(|e| trouble(servers, &e))?;
+            let traffic = RedisTraffic::new(&first, &second, &after, messages + solo);
+            if traffic.publishes != traffic.messages as u64
+                || after.subscribers != load.group_names.len() as u64
+            {
+                return Err(trouble(
+                    servers,
+                    &format!(
+                        "Redis processed {} PUBLISH calls for {} messages (one each expected) \
+                         and has {} subscribers to {CHANNEL} ({} hub processes)",
+                        traffic.publishes,
+                        traffic.messages,
+                        after.subscribers,
+                        load.group_names.len()
+                    ),
+                ));
+            }
+            Some(traffic)
+        }
+        _ => None,
+    };
+
+    let times = |last_ns: &[u64], seqs: std::ops::Range<usize>| {
         let mut times: Vec<Duration> = seqs
-            .map(|s| Duration::from_nanos(load.last_ns[s].saturating_sub(load.sent_ns[s])))
+            .map(|s| Duration::from_nanos(last_ns[s].saturating_sub(load.sent_ns[s])))
             .collect();
         times.sort();
         times
     };
-    let (windowed, one_by_one) = (latencies(first..end), latencies(end..end + solo));
+    let (windowed, one_by_one) = (
+        times(&load.last_ns, first..end),
+        times(&load.last_ns, end..end + solo),
+    );
+    let groups = (0..load.group_names.len())
+        .map(|g| {
+            let last_ns = &load.group_last_ns[g];
+            let (windowed, one_by_one) =
+                (times(last_ns, first..end), times(last_ns, end..end + solo));
+            GroupTimes {
+                name: load.group_names[g].clone(),
+                connections: load.group_sizes[g] as usize,
+                p50: percentile(&windowed, 0.50),
+                p99: percentile(&windowed, 0.99),
+                solo_p50: percentile(&one_by_one, 0.50),
+                solo_p99: percentile(&one_by_one, 0.99),
+            }
+        })
+        .collect();
     let secs = elapsed.as_secs_f64();
     let deliveries = (load.receivers * messages) as f64;
     Ok(LoadResult {
@@ -1130,6 +1623,9 @@ fn measure(
         switches: switches as f64 / deliveries,
         warmups,
         reordered: load.reordered,
+        cpu_each: cpu_each.iter().map(|c| c.as_secs_f64() / secs).collect(),
+        groups,
+        redis,
     })
 }
 
@@ -1223,10 +1719,14 @@ fn run(args: &Args) -> Result<()> {
     if args.node.is_some() && args.node_path.is_none() {
         return Err("--node needs --node-path DIR or NODE_PATH: where Node finds ws".to_owned());
     }
+    if args.redis && args.receivers < 2 {
+        return Err("--redis needs at least 2 receivers: half on each hub process".to_owned());
+    }
     let launcher = Launcher {
         hub: build_hub(&root)?,
         node: args.node.clone().map(|n| (n, args.node_path.clone())),
         python: args.python.clone(),
+        redis_server: args.redis_server.clone(),
         root,
     };
     let kinds = launcher.kinds();
@@ -1239,6 +1739,7 @@ fn run(args: &Args) -> Result<()> {
 
     let mut rows = Vec::new();
     let mut memory = Vec::new();
+    let mut cross = None;
     for &kind in &kinds {
         // Memory first, on a fresh process: what it holds with none, then with idle clients.
         let mut server = launcher.start(kind)?;
@@ -1255,24 +1756,140 @@ fn run(args: &Args) -> Result<()> {
                 size_name(size),
                 args.receivers
             );
-            let result = load_run(&mut server, args.receivers, size, messages, args.window)?;
-            eprintln!(
-                "  {:.0} msg/s in {:.2} s, p50 {}, p99 {}; one at a time p50 {}, p99 {}; {} warm-up messages",
-                result.rate,
-                result.elapsed.as_secs_f64(),
-                ms(result.p50),
-                ms(result.p99),
-                ms(result.solo_p50),
-                ms(result.solo_p99),
-                result.warmups
-            );
+            let targets = [Target {
+                name: kind.name().to_owned(),
+                addr: server.addr,
+                receivers: args.receivers,
+            }];
+            let servers = std::slice::from_mut(&mut server);
+            let result = load_run(servers, &targets, None, size, messages, args.window)?;
+            progress(&result);
             rows.push(Row { size, kind, result });
             // Let the server see those connections go before the next run.
             thread::sleep(Duration::from_millis(500));
         }
+        drop(server);
+        // The hub across processes right after the hub in one, for the ratios.
+        if kind == Kind::Hub && args.redis {
+            cross = Some(cross_process(&launcher, args, scale)?);
+        }
     }
     print_table(args, &kinds, &rows, &memory);
+    if let Some(cross) = &cross {
+        print_cross_table(args, &rows, cross);
+    }
     Ok(())
+}
+
+/// What a load run found, on one line, as it goes.
+fn progress(result: &LoadResult) {
+    eprintln!(
+        "  {:.0} msg/s in {:.2} s, p50 {}, p99 {}; one at a time p50 {}, p99 {}; {} warm-up messages",
+        result.rate,
+        result.elapsed.as_secs_f64(),
+        ms(result.p50),
+        ms(result.p99),
+        ms(result.solo_p50),
+        ms(result.solo_p99),
+        result.warmups
+    );
+}
+
+/// The runs of the hub across processes.
+struct Cross {
+    /// redis-server's version, as it says.
+    version: String,
+    /// Receivers on hub A (with the sender) and on hub B.
+    split: (usize, usize),
+    rows: Vec<(usize, LoadResult)>,
+}
+
+/// The hub across processes: a redis-server of its own, hub A and hub B on it (each a
+/// broadcast process with `--redis`), the receivers split between them and the sender on
+/// A; each message size in turn, on the same three processes.
+fn cross_process(launcher: &Launcher, args: &Args, scale: usize) -> Result<Cross> {
+    let version = redis_version(&launcher.redis_server);
+    eprintln!("hub A + hub B on {version}: starting");
+    let redis = launcher.start(Kind::Redis)?;
+    let redis_addr = redis.addr;
+    let url = format!("redis://{redis_addr}/");
+    // If one fails to start, those started already stop as they are dropped.
+    let hub_a = launcher.start_hub_on_redis("hub A", &url)?;
+    let hub_b = launcher.start_hub_on_redis("hub B", &url)?;
+    // Dropped in this order: the hubs stop before Redis.
+    let mut servers = vec![hub_a, hub_b, redis];
+    let on_b = args.receivers / 2;
+    let split = (args.receivers - on_b, on_b);
+    let targets = [
+        Target {
+            name: "hub A".to_owned(),
+            addr: servers[0].addr,
+            receivers: split.0,
+        },
+        Target {
+            name: "hub B".to_owned(),
+            addr: servers[1].addr,
+            receivers: split.1,
+        },
+    ];
+    let mut rows = Vec::new();
+    for (size, messages) in WORKLOADS {
+        let messages = messages / scale;
+        eprintln!(
+            "hub A + hub B on redis: {} x {messages} messages to {} + {} receivers",
+            size_name(size),
+            split.0,
+            split.1
+        );
+        let result = load_run(
+            &mut servers,
+            &targets,
+            Some(redis_addr),
+            size,
+            messages,
+            args.window,
+        )?;
+        progress(&result);
+        for g in &result.groups {
+            eprintln!(
+                "  last on {} ({} connections): p50 {}, p99 {}; one at a time p50 {}, p99 {}",
+                g.name,
+                g.connections,
+                ms(g.p50),
+                ms(g.p99),
+                ms(g.solo_p50),
+                ms(g.solo_p99)
+            );
+        }
+        if let Some(r) = &result.redis {
+            eprintln!(
+                "  Redis: {} PUBLISH for {} messages, {} subscribers, {:.1} B in and {:.1} B out per message",
+                r.publishes, r.messages, r.subscribers, r.input, r.output
+            );
+        }
+        rows.push((size, result));
+        thread::sleep(Duration::from_millis(500));
+    }
+    Ok(Cross {
+        version,
+        split,
+        rows,
+    })
+}
+
+/// `redis-server --version`, shortened: "redis-server 7.0.15".
+fn redis_version(program: &Path) -> String {
+    let out = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output();
+    let text = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    match text.split_whitespace().find_map(|w| w.strip_prefix("v=")) {
+        Some(v) => format!("redis-server {v}"),
+        None => "redis-server".to_owned(),
+    }
 }
 
 fn print_table(args: &Args, kinds: &[Kind], rows: &[Row], memory: &[(Kind, Memory)]) {
@@ -1416,5 +2033,197 @@ fn short(kind: Kind) -> &'static str {
         Kind::Hub => "hub",
         Kind::Node => "node",
         Kind::Python => "python",
+        Kind::Redis => "redis",
     }
+}
+
+/// The hub across processes against the hub in one (its rows in `rows`), and what Redis
+/// read and wrote per message.
+fn print_cross_table(args: &Args, rows: &[Row], cross: &Cross) {
+    let scale = if args.quick { 10 } else { 1 };
+    let (receivers, window) = (args.receivers, args.window);
+    let (on_a, on_b) = cross.split;
+    println!();
+    println!(
+        "the hub across processes through Redis ({} on loopback), in the same run, with the same messages and window:",
+        cross.version
+    );
+    println!(
+        "1 process   the hub above: {receivers} receivers + the sender on one hub process, no Redis"
+    );
+    println!(
+        "2 + redis   hub A and hub B, each a broadcast process of its own with --redis on one redis-server:"
+    );
+    println!(
+        "            {on_a} receivers + the sender on A, {on_b} receivers on B; A delivers to its own connections and"
+    );
+    println!(
+        "            publishes each message once, Redis sends it to A (which ignores its own) and to B, which delivers"
+    );
+    println!("            to its connections; 0 lost, 0 duplicated in every row");
+    println!(
+        "msgs/s      receivers x messages / elapsed, at most {window} messages in flight (higher is better)"
+    );
+    println!(
+        "p50, p99    send -> the last of all {} connections (both processes) has it; 1by1: one at a time",
+        receivers + 1
+    );
+    println!(
+        "last on A/B the same, until the last connection of hub A ({} with the sender) / hub B ({on_b}) has it;",
+        on_a + 1
+    );
+    println!("            hubs: that hub process's CPU time / elapsed");
+    println!(
+        "hubs, redis CPU time / elapsed of the hub processes (together) and of redis-server; drv: the driver's;"
+    );
+    println!(
+        "            us/dlv and cs/dlv: all the server processes' CPU microseconds and context switches per delivery"
+    );
+    println!();
+    println!(
+        "{:<6} {:<18} {:>5} {:>9} {:>10} {:>10} {:>10} {:>10} {:>5} {:>5} {:>5} {:>6} {:>6}",
+        "size",
+        "setup",
+        "msgs",
+        "msgs/s",
+        "p50",
+        "p99",
+        "1by1 p50",
+        "1by1 p99",
+        "hubs",
+        "redis",
+        "drv",
+        "us/dlv",
+        "cs/dlv"
+    );
+    let percent = |x: f64| format!("{:.0}%", x * 100.0);
+    let mut summary = Vec::new();
+    for (size, messages) in WORKLOADS {
+        let one = rows
+            .iter()
+            .find(|r| r.size == size && r.kind == Kind::Hub)
+            .map(|r| &r.result);
+        let Some((_, two)) = cross.rows.iter().find(|(s, _)| *s == size) else {
+            continue;
+        };
+        let line = |setup: &str, r: &LoadResult, hubs: f64, redis: String| {
+            println!(
+                "{:<6} {:<18} {:>5} {:>9.0} {:>10} {:>10} {:>10} {:>10} {:>5} {:>5} {:>5} {:>6.1} {:>6.2}{}",
+                size_name(size),
+                setup,
+                messages / scale,
+                r.rate,
+                ms(r.p50),
+                ms(r.p99),
+                ms(r.solo_p50),
+                ms(r.solo_p99),
+                percent(hubs),
+                redis,
+                percent(r.driver_cpu),
+                r.server_us,
+                r.switches,
+                if r.reordered > 0 {
+                    format!("  ({} reordered)", r.reordered)
+                } else {
+                    String::new()
+                }
+            );
+        };
+        if let Some(one) = one {
+            line("1 process", one, one.server_cpu, "-".to_owned());
+        }
+        let hubs: f64 = two.cpu_each.iter().take(2).sum();
+        let redis = two.cpu_each.get(2).copied().unwrap_or_default();
+        line("2 + redis", two, hubs, percent(redis));
+        // The hubs are the first servers, in the order of the groups.
+        for (g, cpu) in two.groups.iter().zip(&two.cpu_each) {
+            println!(
+                "{:<6} {:<18} {:>5} {:>9} {:>10} {:>10} {:>10} {:>10} {:>5}",
+                "",
+                format!("  last on {}", g.name.trim_start_matches("hub ")),
+                "",
+                "",
+                ms(g.p50),
+                ms(g.p99),
+                ms(g.solo_p50),
+                ms(g.solo_p99),
+                percent(*cpu)
+            );
+        }
+        if let Some(one) = one {
+            let time = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+            let rate = two.rate / one.rate;
+            let (p50, p99) = (time(two.p50, one.p50), time(two.p99, one.p99));
+            let (s50, s99) = (
+                time(two.solo_p50, one.solo_p50),
+                time(two.solo_p99, one.solo_p99),
+            );
+            println!(
+                "{:<6} {:<18} msgs/s {rate:.2}x (above 1: faster across processes); times (below 1: faster across processes): p50 {p50:.2}x, p99 {p99:.2}x, 1by1 p50 {s50:.2}x, p99 {s99:.2}x",
+                "", "2 + redis / 1"
+            );
+            summary.push(format!(
+                "{}: msgs/s {rate:.2}x, p99 {p99:.2}x, 1by1 p99 {s99:.2}x",
+                size_name(size)
+            ));
+        }
+        println!();
+    }
+    println!(
+        "Redis per message: its counters (INFO stats total_net_input_bytes, total_net_output_bytes; INFO commandstats"
+    );
+    println!(
+        "PUBLISH calls; PUBSUB NUMSUB {CHANNEL}) before and after the measured messages (with the window and one"
+    );
+    println!(
+        "at a time), less what reading them cost, / messages. in: what the hub processes sent Redis (the PUBLISH"
+    );
+    println!(
+        "commands); out: what Redis sent them (the message to each subscriber, the PUBLISH replies). x size: / message size"
+    );
+    println!();
+    println!(
+        "{:<6} {:>8} {:>11} {:>12} {:>10} {:>8} {:>10} {:>8}",
+        "size",
+        "messages",
+        "PUBLISH/msg",
+        "subscribers",
+        "in B/msg",
+        "x size",
+        "out B/msg",
+        "x size"
+    );
+    for (size, result) in &cross.rows {
+        let Some(r) = &result.redis else {
+            continue;
+        };
+        println!(
+            "{:<6} {:>8} {:>11.2} {:>12} {:>10.1} {:>7.2}x {:>10.1} {:>7.2}x",
+            size_name(*size),
+            r.messages,
+            r.publishes as f64 / r.messages as f64,
+            r.subscribers,
+            r.input,
+            r.input / *size as f64,
+            r.output,
+            r.output / *size as f64
+        );
+        summary.push(format!(
+            "Redis {}: {:.0} B in, {:.0} B out per message",
+            size_name(*size),
+            r.input,
+            r.output
+        ));
+    }
+    if let Some(r) = cross.rows.first().and_then(|(_, r)| r.redis.as_ref()) {
+        println!(
+            "(reading the counters cost {} B in and {} B out each time, subtracted)",
+            r.reading.0, r.reading.1
+        );
+    }
+    println!();
+    println!(
+        "summary (2 hub processes + redis / 1 hub process; msgs/s above 1, times below 1: faster across processes): {}",
+        summary.join("; ")
+    );
 }

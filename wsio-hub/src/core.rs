@@ -306,7 +306,7 @@ impl Core {
         except: Option<&str>,
         message: &PreparedMessage,
     ) -> usize {
-        let queued = self.deliver(target, except, message);
+        // Published first, so that the other processes' fan-out overlaps this one's.
         self.forward(Command::Emit {
             room: match target {
                 Target::Room(room) => Some(room),
@@ -316,7 +316,7 @@ impl Core {
             binary: message.kind() == MessageKind::Binary,
             payload: message.data(),
         });
-        queued
+        self.deliver(target, except, message)
     }
 
     /// Delivers to the connections of this process.

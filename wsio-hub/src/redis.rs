@@ -23,7 +23,10 @@
 //! Local delivery goes on: a process's own connections get what it sends them. What it
 //! publishes while Redis is away is dropped and counted
 //! ([`HubStats::exchange_dropped`](crate::HubStats::exchange_dropped)), as is what does not
-//! fit its bounded queue; a publication never waits for Redis. The subscription is made
+//! fit its bounded queue; a publication never waits for Redis. A publication that fails on
+//! a connection that had worked (Redis restarted meanwhile) is tried once more on a fresh
+//! one, and the publisher connects again as soon as the process's subscription is back:
+//! once a process has resubscribed, nothing it publishes is lost. The subscription is made
 //! again with backoff (50 ms doubling to 2 s) and counted
 //! ([`HubStats::exchange_reconnects`](crate::HubStats::exchange_reconnects)); Redis keeps no
 //! pub/sub messages, so what other processes published meanwhile is lost, and counted by
@@ -249,7 +252,9 @@ fn publish_all(shared: &Shared, outbound: &Receiver<Outbound>) {
     let mut connected_before = false;
     let all = shared.all();
     while let Ok(next) = outbound.recv() {
-        if con.is_none() && backoff.is_due() {
+        // The subscription being up again proves Redis is back: no need to wait out the
+        // backoff.
+        if con.is_none() && (backoff.is_due() || shared.subscribed.load(Ordering::Relaxed)) {
             match shared.connect() {
                 Ok(c) => {
                     if connected_before {
@@ -267,24 +272,36 @@ fn publish_all(shared: &Shared, outbound: &Receiver<Outbound>) {
             continue;
         };
         let (channel, bytes) = match &next {
-            Outbound::All(bytes) => (all.clone(), bytes),
-            Outbound::To(node, bytes) => (shared.node(node), bytes),
+            Outbound::All(bytes) => (all.as_str(), bytes.as_slice()),
+            Outbound::To(node, bytes) => (&*shared.node(node), bytes.as_slice()),
         };
-        match redis::cmd("PUBLISH")
-            .arg(channel)
-            .arg(bytes.as_slice())
-            .query::<i64>(c)
-        {
-            Ok(_) => {
+        if publish(c, channel, bytes).is_ok() {
+            shared.published.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        // A connection that worked may only be stale (Redis restarted while this process
+        // had nothing to say): one fresh connection, one more try, before dropping.
+        con = None;
+        let retried = shared
+            .connect()
+            .ok()
+            .and_then(|mut fresh| publish(&mut fresh, channel, bytes).ok().map(|_| fresh));
+        match retried {
+            Some(fresh) => {
                 shared.published.fetch_add(1, Ordering::Relaxed);
+                shared.reconnects.fetch_add(1, Ordering::Relaxed);
+                con = Some(fresh);
             }
-            Err(_) => {
+            None => {
                 shared.dropped.fetch_add(1, Ordering::Relaxed);
-                con = None;
                 backoff.failed();
             }
         }
     }
+}
+
+fn publish(con: &mut redis::Connection, channel: &str, bytes: &[u8]) -> redis::RedisResult<i64> {
+    redis::cmd("PUBLISH").arg(channel).arg(bytes).query(con)
 }
 
 /// The subscription: hands what comes to the inbox, subscribing again after Redis went
