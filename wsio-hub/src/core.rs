@@ -3,7 +3,7 @@
 //! [`Core::route`], the one place an exchange between processes will plug into.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
@@ -14,6 +14,15 @@ use crate::exchange::{Command, Envelope, Exchange};
 use crate::protocol::{self, MAX_ROOM_LEN};
 use crate::queue::{Limits, Push};
 use crate::shared::{Asks, ConnShared, Ending, lock};
+
+/// The first character of every connection id, and of no room name: ids and room names
+/// never meet, in any process, so nobody can join the room of another connection's id.
+pub const ID_MARK: char = '@';
+
+/// Whether a name is a connection's id (and so the room that holds only that connection).
+pub(crate) fn is_id(name: &str) -> bool {
+    name.starts_with(ID_MARK)
+}
 
 /// Who a message is for.
 #[derive(Debug, Clone)]
@@ -51,6 +60,7 @@ pub(crate) struct Counters {
     pub(crate) asks_timed_out: AtomicU64,
     pub(crate) exchange_received: AtomicU64,
     pub(crate) exchange_missed: AtomicU64,
+    pub(crate) exchange_panics: AtomicU64,
 }
 
 pub(crate) fn bump(counter: &AtomicU64) {
@@ -62,7 +72,9 @@ pub(crate) fn bump(counter: &AtomicU64) {
 pub(crate) struct Link {
     pub(crate) exchange: Arc<dyn Exchange>,
     pub(crate) node: String,
-    seq: AtomicU64,
+    /// The number of the last publication; held while publishing, so that publications
+    /// reach the exchange in the order of their numbers (a gap then means a loss).
+    seq: Mutex<u64>,
 }
 
 impl Link {
@@ -70,19 +82,21 @@ impl Link {
         Link {
             exchange,
             node,
-            seq: AtomicU64::new(0),
+            seq: Mutex::new(0),
         }
     }
 
     /// Publishes a command to every other process, numbered so that they can count what
     /// they missed.
     pub(crate) fn publish(&self, command: Command<'_>) {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut seq = lock(&self.seq);
+        *seq += 1;
         let envelope = Envelope {
             origin: &self.node,
-            seq,
+            seq: *seq,
             command,
         };
+        // Publishing never blocks: the lock is held for a queue push.
         self.exchange.publish(envelope.encode());
     }
 
@@ -104,6 +118,8 @@ pub(crate) struct Core {
     pub(crate) link: Option<Link>,
     /// Requests to connections of other processes, waiting for their replies.
     pub(crate) remote_asks: Mutex<Asks>,
+    /// Threads answering other processes' requests now.
+    pub(crate) answering: AtomicUsize,
 }
 
 impl Core {
@@ -114,6 +130,7 @@ impl Core {
             limits,
             link,
             remote_asks: Mutex::default(),
+            answering: AtomicUsize::new(0),
         }
     }
 
@@ -140,7 +157,7 @@ impl Core {
     pub(crate) fn insert(&self, shared: Arc<ConnShared>) -> Result<(), HubError> {
         let mut registry = self.write();
         let id = &shared.id;
-        if id.is_empty() || registry.conns.contains_key(id) || registry.rooms.contains_key(id) {
+        if !is_id(id) || id.len() > MAX_ROOM_LEN || registry.conns.contains_key(id) {
             return Err(HubError::DuplicateId(id.clone()));
         }
         registry.conns.insert(
@@ -155,8 +172,7 @@ impl Core {
 
     /// Whether an id is free for a new connection.
     pub(crate) fn is_free(&self, id: &str) -> bool {
-        let registry = self.read();
-        !registry.conns.contains_key(id) && !registry.rooms.contains_key(id)
+        !self.read().conns.contains_key(id)
     }
 
     /// Unregisters a connection; the rooms it was in.
@@ -191,8 +207,13 @@ impl Core {
     /// The ids of a room's members, sorted.
     pub(crate) fn members(&self, room: &str) -> Vec<String> {
         let registry = self.read();
-        let mut ids: Vec<String> = if registry.conns.contains_key(room) {
-            vec![room.to_owned()]
+        let mut ids: Vec<String> = if is_id(room) {
+            registry
+                .conns
+                .contains_key(room)
+                .then(|| room.to_owned())
+                .into_iter()
+                .collect()
         } else {
             registry
                 .rooms
@@ -226,10 +247,11 @@ impl Core {
     pub(crate) fn is_member(&self, id: &str, room: &str) -> bool {
         let registry = self.read();
         room == id
-            || registry
-                .conns
-                .get(id)
-                .is_some_and(|m| m.rooms.contains(room))
+            || !is_id(room)
+                && registry
+                    .conns
+                    .get(id)
+                    .is_some_and(|m| m.rooms.contains(room))
     }
 
     /// Puts a connection in a room. `Ok(false)` if no such connection is here.
@@ -242,7 +264,8 @@ impl Core {
             // Always in the room of its own id.
             return Ok(registry.conns.contains_key(id));
         }
-        if registry.conns.contains_key(room) {
+        if is_id(room) {
+            // Nobody joins the room of a connection's id, here or in another process.
             return Err(HubError::RoomName(room.to_owned()));
         }
         let Some(member) = registry.conns.get_mut(id) else {
@@ -342,10 +365,13 @@ impl Core {
             };
             match target {
                 Target::All => registry.conns.values().for_each(|m| push(&m.shared)),
-                Target::Room(room) => {
+                Target::Room(room) if is_id(room) => {
                     if let Some(member) = registry.conns.get(room) {
                         push(&member.shared);
-                    } else if let Some(ids) = registry.rooms.get(room) {
+                    }
+                }
+                Target::Room(room) => {
+                    if let Some(ids) = registry.rooms.get(room) {
                         ids.iter()
                             .filter_map(|id| registry.conns.get(id))
                             .for_each(|m| push(&m.shared));
@@ -480,8 +506,9 @@ impl Emitter {
         Ok(self.prepared(&message))
     }
 
-    /// Sends a native text message (passed to clients as it is). Returns how many
-    /// connections it was queued for.
+    /// Sends a native text message (passed to clients as it is, but for a text that starts
+    /// with U+001E, which travels as `{"text":...}`: see [`protocol`](crate::protocol)).
+    /// Returns how many connections it was queued for.
     pub fn text(&self, text: &str) -> usize {
         self.prepared(&text_message(protocol::native_text(text)))
     }

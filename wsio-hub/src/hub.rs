@@ -32,6 +32,8 @@ pub(crate) type HttpFn = dyn Fn(&Request, Option<SocketAddr>) -> HttpResponse + 
 pub const DEFAULT_QUEUE_MESSAGES: usize = 1024;
 /// The default bound of a connection's queue, in bytes of the messages waiting.
 pub const DEFAULT_QUEUE_BYTES: usize = 16 << 20;
+/// The default number of rooms a client may ask to be in at once.
+pub const DEFAULT_MAX_ROOMS: usize = 64;
 /// The default time a write to one client may take before the client is dropped.
 pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default stack of a connection's writer thread: it only encodes frames (and
@@ -51,6 +53,7 @@ pub(crate) struct Settings {
     pub(crate) http: Option<Arc<HttpFn>>,
     pub(crate) write_timeout: Duration,
     pub(crate) writer_stack_size: usize,
+    pub(crate) max_rooms: usize,
 }
 
 pub(crate) struct HubInner {
@@ -107,6 +110,9 @@ pub struct HubStats {
     /// Publications of other processes that never arrived here (gaps in their numbering:
     /// dropped by their sender, or published while this process's subscription was away).
     pub exchange_missed: u64,
+    /// Application callbacks that panicked while running for another process's message (a
+    /// leave callback for a leave by id, say); the exchange carried on.
+    pub exchange_panics: u64,
 }
 
 impl Hub {
@@ -207,8 +213,11 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// As [`Connection::ask`]; [`HubError::Timeout`] also when no process has the
-    /// connection.
+    /// For a connection here, as [`Connection::ask`]. For one in another process:
+    /// [`HubError::Timeout`] when no answer comes in time (also when no process has the
+    /// connection), [`HubError::Refused`] with the text of any other failure there (the
+    /// client's refusal, its disconnection), [`HubError::BadData`] for a reply that is not
+    /// an `R`; [`HubError::Disconnected`] without an exchange.
     pub fn ask<T, R>(
         &self,
         id: &str,
@@ -295,6 +304,7 @@ impl Hub {
             exchange_subscribed: exchange.subscribed,
             exchange_received: get(&c.exchange_received),
             exchange_missed: get(&c.exchange_missed),
+            exchange_panics: get(&c.exchange_panics),
         }
     }
 }
@@ -331,6 +341,7 @@ impl HubBuilder {
                 http: None,
                 write_timeout: DEFAULT_WRITE_TIMEOUT,
                 writer_stack_size: DEFAULT_WRITER_STACK_SIZE,
+                max_rooms: DEFAULT_MAX_ROOMS,
             },
             limits: Limits {
                 messages: DEFAULT_QUEUE_MESSAGES,
@@ -363,8 +374,8 @@ impl HubBuilder {
     /// Decides whether a client may join a room it asked for (the JS client's `join`):
     /// `Err` refuses, with a text the client sees. Joins made by the application
     /// ([`Connection::join`], [`Hub::join`]) are not checked. Defaults to allowing every
-    /// room (the protocol's own limits hold anyway: 1 to 256 bytes, not another
-    /// connection's id).
+    /// room (the hub's own rules hold anyway: 1 to 256 bytes, not starting with `@`, which
+    /// marks connection ids, and at most [`max_rooms`](Self::max_rooms) rooms per client).
     pub fn check_join<F>(mut self, check: F) -> HubBuilder
     where
         F: Fn(&Connection, &str) -> Result<(), String> + Send + Sync + 'static,
@@ -373,9 +384,12 @@ impl HubBuilder {
         self
     }
 
-    /// Makes connection ids from the request (iris's `IDGenerator`). An id must be non-empty
-    /// and neither a live connection's id nor a room's name: a connection that gets a taken
-    /// id is refused (close 1011) and the error hook hears of it. Defaults to 16 random
+    /// Makes connection ids from the request (iris's `IDGenerator`). Every id starts with
+    /// [`ID_MARK`](crate::ID_MARK) (`@`), which no room name may: the hub puts it in front of
+    /// what the generator returns when it is not there, so `"alice"` becomes `"@alice"`. An
+    /// id is at most 256 bytes and unique: a connection that gets a taken id is refused
+    /// (close 1011) and the error hook hears of it; with an exchange, ids must be unique
+    /// across processes too, which the generator must ensure. Defaults to `@` and 16 random
     /// bytes from the operating system's generator, base64url: unguessable, so that nobody
     /// can address a connection whose id it was not told.
     pub fn id_generator<F>(mut self, generate: F) -> HubBuilder
@@ -471,6 +485,15 @@ impl HubBuilder {
     /// 10 seconds.
     pub fn write_timeout(mut self, timeout: Duration) -> HubBuilder {
         self.settings.write_timeout = timeout;
+        self
+    }
+
+    /// How many rooms a client may ask to be in at once (its own not counted): a join past
+    /// it is refused with an error reply, so that no client can grow the hub's registry
+    /// without bound. Joins made by the application are not counted against it. Defaults
+    /// to 64.
+    pub fn max_rooms(mut self, rooms: usize) -> HubBuilder {
+        self.settings.max_rooms = rooms;
         self
     }
 

@@ -105,11 +105,11 @@ mod shared;
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisExchange;
 pub use connection::Connection;
-pub use core::Emitter;
+pub use core::{Emitter, ID_MARK};
 pub use error::{Disconnected, HubError, Malformed};
 pub use exchange::{Exchange, ExchangeStats, Inbox};
 pub use hub::{
-    DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES, DEFAULT_WRITE_TIMEOUT, DEFAULT_WRITER_STACK_SIZE,
-    Hub, HubBuilder, HubStats,
+    DEFAULT_MAX_ROOMS, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES, DEFAULT_WRITE_TIMEOUT,
+    DEFAULT_WRITER_STACK_SIZE, Hub, HubBuilder, HubStats,
 };
 pub use serve::{CLIENT_JS, CLIENT_TS};

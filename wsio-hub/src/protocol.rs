@@ -59,29 +59,40 @@ pub(crate) enum Frame<'a> {
 }
 
 /// The fields of every frame, as they come. Unknown keys are ignored; a repeated key is an
-/// error (serde's derive refuses duplicates).
+/// error (serde's derive refuses duplicates); a key other than `data` whose value is `null`
+/// is a value of the wrong type, not an absent key.
 #[derive(Deserialize)]
 struct Wire<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     hub: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     ask: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     reply: Option<u64>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     error: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     join: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     leave: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     text: Option<Cow<'a, str>>,
+}
+
+/// A key that is there has a value of its type: `null` is refused (an absent key is `None`
+/// through `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `null`, for a frame without `data`.
@@ -432,6 +443,8 @@ mod tests {
             Malformed::RoomName(MAX_ROOM_LEN + 1)
         );
         for wire in [
+            "\u{1e}{\"event\":\"x\",\"join\":null}",
+            "\u{1e}{\"join\":\"r\",\"ask\":null}",
             "\u{1e}",
             "\u{1e}[1]",
             "\u{1e}{\"event\":1}",

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use wsio::{CloseCode, PreparedMessage};
 
@@ -14,6 +15,17 @@ pub(crate) enum Outgoing {
     Message(PreparedMessage),
     /// A close frame; the writer stops after it.
     Close(CloseCode, &'static str),
+}
+
+/// What a wait found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Items moved into the batch.
+    Items,
+    /// Nothing within the time given.
+    Idle,
+    /// The queue ended.
+    Ended,
 }
 
 /// The result of a push.
@@ -135,26 +147,49 @@ impl Queue {
         }
     }
 
-    /// Waits for something to send and moves all of it into `batch`. Returns false when the
-    /// queue has ended (nothing is moved then).
-    pub(crate) fn wait(&self, batch: &mut Vec<Outgoing>) -> bool {
+    /// Waits up to `idle` for something to send and moves all of it into `batch`.
+    pub(crate) fn wait(&self, batch: &mut Vec<Outgoing>, idle: Duration) -> Wait {
         let mut state = self.lock();
+        let until = Instant::now() + idle;
         loop {
             if state.phase == Phase::Ended {
-                return false;
+                return Wait::Ended;
             }
             if !state.items.is_empty() {
                 batch.extend(state.items.drain(..));
                 state.bytes = 0;
-                return true;
+                return Wait::Items;
             }
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return Wait::Idle;
+            };
             state.writer_waits = true;
             state = self
                 .ready
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
             state.writer_waits = false;
         }
+    }
+
+    /// Waits up to `limit` for the queue to end; whether it did.
+    pub(crate) fn wait_end(&self, limit: Duration) -> bool {
+        let mut state = self.lock();
+        let until = Instant::now() + limit;
+        while state.phase != Phase::Ended {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            state.writer_waits = true;
+            state = self
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            state.writer_waits = false;
+        }
+        true
     }
 
     /// How many messages wait.
@@ -167,6 +202,8 @@ impl Queue {
 mod tests {
     use super::*;
     use wsio::MessageKind;
+
+    const LONG: Duration = Duration::from_secs(10);
 
     fn message(len: usize) -> PreparedMessage {
         PreparedMessage::new(MessageKind::Binary, vec![0; len]).unwrap()
@@ -181,7 +218,7 @@ mod tests {
         assert_eq!(q.push(&message(1000)), Push::Queued);
         assert_eq!(q.push(&message(1)), Push::Full);
         let mut batch = Vec::new();
-        assert!(q.wait(&mut batch));
+        assert_eq!(q.wait(&mut batch, LONG), Wait::Items);
         assert_eq!(q.push(&message(10)), Push::Queued);
         assert_eq!(q.push(&message(10)), Push::Queued);
         assert_eq!(q.push(&message(10)), Push::Full);
@@ -198,7 +235,7 @@ mod tests {
         assert!(!q.close(CloseCode::NORMAL, "", true));
         assert_eq!(q.push(&message(1)), Push::Closed);
         let mut batch = Vec::new();
-        assert!(q.wait(&mut batch));
+        assert_eq!(q.wait(&mut batch, LONG), Wait::Items);
         assert!(matches!(
             batch[..],
             [Outgoing::Message(_), Outgoing::Close(..)]
@@ -211,7 +248,7 @@ mod tests {
         q.push(&message(1));
         q.close(CloseCode::POLICY_VIOLATION, "too slow", true);
         batch.clear();
-        q.wait(&mut batch);
+        q.wait(&mut batch, LONG);
         assert!(matches!(batch[..], [Outgoing::Close(..)]));
     }
 
@@ -223,10 +260,24 @@ mod tests {
         }));
         let writer = {
             let q = q.clone();
-            std::thread::spawn(move || q.wait(&mut Vec::new()))
+            std::thread::spawn(move || q.wait(&mut Vec::new(), LONG))
         };
         std::thread::sleep(std::time::Duration::from_millis(20));
         q.end();
-        assert!(!writer.join().unwrap());
+        assert_eq!(writer.join().unwrap(), Wait::Ended);
+        assert!(q.wait_end(Duration::ZERO));
+    }
+
+    #[test]
+    fn an_idle_wait_returns_after_its_time() {
+        let q = Queue::new(Limits {
+            messages: 10,
+            bytes: 100,
+        });
+        assert_eq!(
+            q.wait(&mut Vec::new(), Duration::from_millis(10)),
+            Wait::Idle
+        );
+        assert!(!q.wait_end(Duration::from_millis(10)));
     }
 }

@@ -34,7 +34,7 @@
 //! ([`HubStats::exchange_missed`](crate::HubStats::exchange_missed)). Every call to Redis
 //! has a timeout: a Redis that never answers holds up only the exchange's own threads.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -53,9 +53,24 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the subscription waits for a message before it checks whether the hub is gone.
 const POLL: Duration = Duration::from_millis(250);
 
+/// After this long without a message, the subscription pings Redis to learn whether it is
+/// still there.
+const PING_AFTER: Duration = Duration::from_secs(5);
+
+/// The default bound of the bytes of the envelopes waiting to be published.
+pub const DEFAULT_PUBLISH_QUEUE_BYTES: usize = 64 << 20;
+
 enum Outbound {
     All(Vec<u8>),
     To(String, Vec<u8>),
+}
+
+impl Outbound {
+    fn len(&self) -> usize {
+        match self {
+            Outbound::All(bytes) | Outbound::To(_, bytes) => bytes.len(),
+        }
+    }
 }
 
 struct Shared {
@@ -66,6 +81,8 @@ struct Shared {
     dropped: AtomicU64,
     reconnects: AtomicU64,
     subscribed: AtomicBool,
+    /// Bytes of the envelopes waiting to be published.
+    queued_bytes: AtomicUsize,
 }
 
 impl Shared {
@@ -103,6 +120,7 @@ impl Shared {
 pub struct RedisExchange {
     shared: Arc<Shared>,
     queue: usize,
+    queue_bytes: usize,
     outbound: Mutex<Option<SyncSender<Outbound>>>,
 }
 
@@ -124,8 +142,10 @@ impl RedisExchange {
                 dropped: AtomicU64::new(0),
                 reconnects: AtomicU64::new(0),
                 subscribed: AtomicBool::new(false),
+                queued_bytes: AtomicUsize::new(0),
             }),
             queue: DEFAULT_PUBLISH_QUEUE,
+            queue_bytes: DEFAULT_PUBLISH_QUEUE_BYTES,
             outbound: Mutex::new(None),
         })
     }
@@ -142,11 +162,12 @@ impl RedisExchange {
         self
     }
 
-    /// How many envelopes may wait to be published; past it they are dropped and counted.
-    /// Defaults to 10,000.
+    /// How many envelopes, and bytes of them, may wait to be published; past either bound
+    /// they are dropped and counted. Defaults to 10,000 envelopes and 64 MiB.
     #[must_use]
-    pub fn queue_limit(mut self, envelopes: usize) -> RedisExchange {
+    pub fn queue_limit(mut self, envelopes: usize, bytes: usize) -> RedisExchange {
         self.queue = envelopes.max(1);
+        self.queue_bytes = bytes;
         self
     }
 
@@ -158,11 +179,18 @@ impl RedisExchange {
     }
 
     fn send(&self, outbound: Outbound) {
-        let sent = match &*lock(&self.outbound) {
-            Some(queue) => queue.try_send(outbound),
-            None => Err(TrySendError::Disconnected(outbound)),
+        let len = outbound.len();
+        let queued = self.shared.queued_bytes.fetch_add(len, Ordering::Relaxed);
+        let sent = if queued.saturating_add(len) > self.queue_bytes && queued > 0 {
+            Err(TrySendError::Full(outbound))
+        } else {
+            match &*lock(&self.outbound) {
+                Some(queue) => queue.try_send(outbound),
+                None => Err(TrySendError::Disconnected(outbound)),
+            }
         };
         if sent.is_err() {
+            self.shared.queued_bytes.fetch_sub(len, Ordering::Relaxed);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -244,6 +272,14 @@ impl Backoff {
     }
 }
 
+/// Whether Redis answers a ping on the subscription within `timeout` (messages that come
+/// first are kept for `get_message`).
+fn alive(pubsub: &mut redis::PubSub<'_>, timeout: Duration) -> bool {
+    pubsub.set_read_timeout(Some(timeout)).is_ok()
+        && pubsub.ping::<redis::Value>().is_ok()
+        && pubsub.set_read_timeout(Some(POLL)).is_ok()
+}
+
 /// The publishing thread: until the exchange is dropped. While Redis is away (between
 /// attempts to reconnect), what comes is dropped and counted.
 fn publish_all(shared: &Shared, outbound: &Receiver<Outbound>) {
@@ -252,6 +288,7 @@ fn publish_all(shared: &Shared, outbound: &Receiver<Outbound>) {
     let mut connected_before = false;
     let all = shared.all();
     while let Ok(next) = outbound.recv() {
+        shared.queued_bytes.fetch_sub(next.len(), Ordering::Relaxed);
         // The subscription being up again proves Redis is back: no need to wait out the
         // backoff.
         if con.is_none() && (backoff.is_due() || shared.subscribed.load(Ordering::Relaxed)) {
@@ -329,13 +366,27 @@ fn subscribe(shared: &Shared, channels: &[String; 2], inbox: &dyn Inbox) {
         subscribed_before = true;
         shared.subscribed.store(true, Ordering::Relaxed);
         backoff.reset();
+        let mut heard = Instant::now();
         loop {
             if inbox.is_closed() {
+                shared.subscribed.store(false, Ordering::Relaxed);
                 return;
             }
             match pubsub.get_message() {
-                Ok(message) => inbox.deliver(message.get_payload_bytes()),
-                Err(e) if e.is_timeout() => {}
+                Ok(message) => {
+                    heard = Instant::now();
+                    inbox.deliver(message.get_payload_bytes());
+                }
+                Err(e) if e.is_timeout() => {
+                    // A subscription that only listens never hears that Redis dropped it
+                    // (a partition, a proxy's idle timeout): after a silence, it asks.
+                    if heard.elapsed() >= PING_AFTER {
+                        if !alive(&mut pubsub, shared.timeout) {
+                            break;
+                        }
+                        heard = Instant::now();
+                    }
+                }
                 Err(_) => break,
             }
         }

@@ -2,6 +2,7 @@
 //! disconnects and joins by id, requests for its connections and replies to its own.
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
@@ -70,7 +71,14 @@ impl Inbox for HubInbox {
         if envelope.seq != 0 {
             self.count_missed(&core, envelope.origin, envelope.seq);
         }
-        execute(&core, envelope.origin, envelope.command);
+        // The application's callbacks run here (leave callbacks, for one): a panic in one
+        // must not end the subscription for every later message.
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            execute(&core, envelope.origin, envelope.command);
+        }));
+        if run.is_err() {
+            bump(&core.counters.exchange_panics);
+        }
     }
 
     fn is_closed(&self) -> bool {
@@ -122,7 +130,8 @@ fn execute(core: &Arc<Core>, origin: &str, command: Command<'_>) {
             data,
         } => {
             if let Some(shared) = core.get(id) {
-                answer_remote(core, origin, key, shared, event, data, timeout_ms);
+                let timeout = Duration::from_millis(timeout_ms.into()).min(MAX_REMOTE_ASK);
+                answer_remote(core, origin, key, shared, event, data, timeout);
             }
         }
         Command::Reply { key, ok, body } => {
@@ -151,7 +160,7 @@ fn answer_remote(
     shared: Arc<crate::shared::ConnShared>,
     event: &str,
     data: &[u8],
-    timeout_ms: u32,
+    timeout: Duration,
 ) {
     let Some(data) = std::str::from_utf8(data)
         .ok()
@@ -159,15 +168,34 @@ fn answer_remote(
     else {
         return;
     };
+    let refuse = |why: &str| {
+        if let Some(link) = &core.link {
+            let body = why.as_bytes();
+            link.send_to(
+                origin,
+                Command::Reply {
+                    key,
+                    ok: false,
+                    body,
+                },
+            );
+        }
+    };
+    // One thread per request being answered, and a bounded number of them.
+    if core.answering.fetch_add(1, Ordering::Relaxed) >= MAX_ANSWERING {
+        core.answering.fetch_sub(1, Ordering::Relaxed);
+        return refuse("too many requests from other processes");
+    }
     let conn = Connection::new(shared, Arc::clone(core));
-    let core = Arc::clone(core);
-    let (origin, event) = (origin.to_owned(), event.to_owned());
+    let answerer = Arc::clone(core);
+    let (to, event) = (origin.to_owned(), event.to_owned());
     let spawned = thread::Builder::new()
         .name("wsio-hub ask".into())
         .stack_size(128 * 1024)
         .spawn(move || {
-            let timeout = Duration::from_millis(timeout_ms.into());
+            let core = answerer;
             let result: Result<Box<RawValue>, HubError> = conn.ask(&event, &data, timeout);
+            core.answering.fetch_sub(1, Ordering::Relaxed);
             let (ok, body) = match &result {
                 Ok(raw) => (true, raw.get().as_bytes().to_vec()),
                 Err(HubError::Refused(why)) => (false, why.as_bytes().to_vec()),
@@ -175,7 +203,7 @@ fn answer_remote(
             };
             if let Some(link) = &core.link {
                 link.send_to(
-                    &origin,
+                    &to,
                     Command::Reply {
                         key,
                         ok,
@@ -184,6 +212,14 @@ fn answer_remote(
                 );
             }
         });
-    // Without a thread, the asker times out.
-    drop(spawned);
+    if spawned.is_err() {
+        core.answering.fetch_sub(1, Ordering::Relaxed);
+        refuse("no thread to answer with");
+    }
 }
+
+/// The most requests of other processes answered at once, each on a thread of its own.
+const MAX_ANSWERING: usize = 256;
+
+/// The longest another process's request may wait for one of this process's connections.
+const MAX_REMOTE_ASK: Duration = Duration::from_secs(300);

@@ -20,7 +20,7 @@ use crate::core::{Core, bump, text_message};
 use crate::error::{Disconnected, HubError};
 use crate::hub::{Hub, HubInner};
 use crate::protocol::{self, Frame, SUBPROTOCOL, null};
-use crate::queue::Outgoing;
+use crate::queue::{Outgoing, Wait};
 use crate::shared::{ConnShared, Ending, Handlers, Outcome, lock};
 
 /// The browser client, served at `/wsio-hub.js`.
@@ -95,7 +95,7 @@ impl Hub {
         let core = &inner.core;
         let request = conn.take_request();
         let id = match (&inner.settings.id, &request) {
-            (Some(generate), Some(request)) => generate(request),
+            (Some(generate), Some(request)) => mark_id(generate(request)),
             _ => random_id(core),
         };
         let shared = Arc::new(ConnShared::new(
@@ -106,15 +106,19 @@ impl Hub {
             conn.get_ref().cutter(),
             conn.subprotocol() == Some(SUBPROTOCOL),
         ));
+        // The welcome is queued before the connection is registered: nothing sent to it can
+        // come first.
+        if shared.speaks_hub {
+            shared
+                .queue
+                .push(&text_message(protocol::welcome(&shared.id)));
+        }
         if let Err(e) = core.insert(Arc::clone(&shared)) {
             hub_error(inner, &e, None);
             let _ = conn.close(CloseCode::INTERNAL_ERROR, "");
             return;
         }
         bump(&core.counters.connected);
-        if shared.speaks_hub {
-            core.send_to(&shared, &text_message(protocol::welcome(&shared.id)));
-        }
         let (mut read, write) = match conn.split() {
             Ok(halves) => halves,
             Err(e) => return end(inner, &shared, None, Disconnected::Failed(e.into())),
@@ -122,10 +126,15 @@ impl Hub {
         let writer = {
             let shared = Arc::clone(&shared);
             let timeout = inner.settings.write_timeout;
+            let close_timeout = inner
+                .settings
+                .config
+                .close_timeout()
+                .unwrap_or(Duration::from_secs(5));
             thread::Builder::new()
                 .name("wsio-hub writer".into())
                 .stack_size(inner.settings.writer_stack_size)
-                .spawn(move || write_all(write, &shared, timeout))
+                .spawn(move || write_all(write, &shared, timeout, close_timeout))
         };
         let writer = match writer {
             Ok(writer) => writer,
@@ -159,11 +168,20 @@ impl Hub {
     }
 }
 
-/// 16 random bytes, base64url: an id nobody can guess. Drawn again in the unlikely case it
+/// An id as the hub keeps it: starting with [`ID_MARK`](crate::ID_MARK).
+fn mark_id(id: String) -> String {
+    if crate::core::is_id(&id) {
+        id
+    } else {
+        format!("{}{id}", crate::core::ID_MARK)
+    }
+}
+
+/// `@` and 16 random bytes, base64url: an id nobody can guess. Drawn again in the unlikely case it
 /// is taken.
 fn random_id(core: &Core) -> String {
     loop {
-        let id = crate::shared::random_name();
+        let id = mark_id(crate::shared::random_name());
         if core.is_free(&id) {
             return id;
         }
@@ -268,7 +286,11 @@ fn dispatch(message: Message, conn: &Connection, inner: &HubInner) -> Result<(),
         MessageKind::Text => message.as_text().unwrap_or_default(),
         MessageKind::Binary => "",
     };
-    if message.kind() == MessageKind::Binary || !protocol::is_hub_frame(text) {
+    // A native client (no hub subprotocol) only ever sends native messages.
+    if message.kind() == MessageKind::Binary
+        || !conn.shared.speaks_hub
+        || !protocol::is_hub_frame(text)
+    {
         bump(&counters.native);
         return {
             native(conn, &message);
@@ -289,9 +311,13 @@ fn dispatch(message: Message, conn: &Connection, inner: &HubInner) -> Result<(),
             Ok(())
         }
         Frame::Join { room, ask } => {
-            let joined = match &inner.settings.check_join {
-                Some(check) => check(conn, &room),
-                None => Ok(()),
+            let full = !conn.is_joined(&room) && conn.rooms().len() >= inner.settings.max_rooms;
+            let joined = if full {
+                Err(format!("at most {} rooms", inner.settings.max_rooms))
+            } else if let Some(check) = &inner.settings.check_join {
+                check(conn, &room)
+            } else {
+                Ok(())
             }
             .and_then(|()| conn.join(&room).map_err(|e| e.to_string()));
             answer(
@@ -363,25 +389,66 @@ fn answer(conn: &Connection, ask: Option<u64>, outcome: Result<&RawValue, &str>)
 }
 
 /// The writer thread: sends what the queue holds until the queue ends, each write bounded
-/// by `timeout`. A failed write cuts the connection, which ends the reading loop too.
-fn write_all(mut write: WriteHalf<ServerStream>, shared: &ConnShared, timeout: Duration) {
+/// by `timeout`. The deadline is renewed while the connection is idle too: the reading side
+/// writes through it (pongs, the answer to the client's close, the keepalive's pings), and
+/// a stale deadline would fail those. A failed write cuts the connection, which ends the
+/// reading loop too. After its close frame, the writer gives the client the close timeout to
+/// answer, then cuts.
+fn write_all(
+    mut write: WriteHalf<ServerStream>,
+    shared: &ConnShared,
+    timeout: Duration,
+    close_timeout: Duration,
+) {
     let mut batch = Vec::new();
-    while shared.queue.wait(&mut batch) {
+    let renew = |write: &mut WriteHalf<ServerStream>| {
+        write.set_write_deadline(Some(Instant::now() + timeout))
+    };
+    if let Err(e) = renew(&mut write) {
+        return write_failed(shared, e);
+    }
+    loop {
+        match shared.queue.wait(&mut batch, timeout / 2) {
+            Wait::Ended => return,
+            Wait::Idle => {
+                if let Err(e) = renew(&mut write) {
+                    return write_failed(shared, e);
+                }
+                continue;
+            }
+            Wait::Items => {}
+        }
+        let mut closed = false;
         for item in batch.drain(..) {
-            let sent = write
-                .set_write_deadline(Some(Instant::now() + timeout))
-                .and_then(|()| match &item {
-                    Outgoing::Message(message) => write.write_prepared(message),
-                    Outgoing::Close(code, reason) => write.send_close(*code, reason),
-                });
+            let sent = match &item {
+                // A client dropped as too slow gets no more of what was taken for it.
+                Outgoing::Message(_) if shared.is_too_slow() => continue,
+                Outgoing::Message(message) => {
+                    renew(&mut write).and_then(|()| write.write_prepared(message))
+                }
+                Outgoing::Close(code, reason) => {
+                    closed = true;
+                    renew(&mut write).and_then(|()| write.send_close(*code, reason))
+                }
+            };
             if let Err(e) = sent {
                 return write_failed(shared, e);
             }
         }
         // With FlushPolicy::Batched (the hub's default), what the batch wrote leaves in as
         // few writes as the buffer allows.
-        if let Err(e) = write.flush() {
-            return write_failed(shared, e);
+        match write.flush() {
+            Ok(()) => {}
+            Err(Error::AlreadyClosed) if closed => {}
+            Err(e) => return write_failed(shared, e),
+        }
+        if closed {
+            // The reading side finishes the closing handshake; a client that never answers
+            // is cut after the close timeout.
+            if !shared.queue.wait_end(close_timeout) {
+                shared.cutter.cut();
+            }
+            return;
         }
     }
 }

@@ -160,6 +160,11 @@ impl ConnShared {
         lock(&self.ending).is_some()
     }
 
+    /// Whether the hub is dropping the connection because its queue filled up.
+    pub(crate) fn is_too_slow(&self) -> bool {
+        matches!(*lock(&self.ending), Some(Ending::TooSlow))
+    }
+
     /// Changes the handlers, unless the connection ended.
     pub(crate) fn handlers(&self, change: impl FnOnce(&mut Handlers)) {
         let mut handlers = lock(&self.handlers);

@@ -74,3 +74,25 @@ fn a_native_client_gets_no_welcome_and_its_text_is_native() {
     let id = served.hub.connections()[0].id().to_owned();
     assert!(!served.hub.connection(&id).unwrap().speaks_hub());
 }
+
+#[test]
+fn a_native_clients_text_is_native_even_when_it_starts_with_the_mark() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let served = Served::start(Hub::builder().on_connection(move |conn| {
+        let s = s.clone();
+        conn.on_native(move |m| s.lock().unwrap().push(m.clone()));
+    }));
+    let mut conn = served.native_client();
+    conn.write_text("\u{1e}raw native text").unwrap();
+    assert!(eventually(Duration::from_secs(5), || seen
+        .lock()
+        .unwrap()
+        .len()
+        == 1));
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        Message::from("\u{1e}raw native text")
+    );
+    assert_eq!(served.hub.stats().malformed, 0);
+}

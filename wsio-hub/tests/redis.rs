@@ -329,3 +329,140 @@ fn a_redis_that_never_answers_blocks_nobody() {
     drop((a, served));
     held.join().unwrap();
 }
+
+#[test]
+#[ignore = "needs redis-server: run scripts/redis.sh"]
+fn nobody_joins_the_room_of_a_connection_in_another_process() {
+    let redis = Redis::start();
+    let (a, b) = (hub(&redis.url()), hub(&redis.url()));
+    let mut victim = b.client();
+    let mut spy = a.client();
+    let refused = spy.ask(json!({"join": victim.id}));
+    assert!(
+        refused["error"].as_str().unwrap().contains("room name"),
+        "{refused}"
+    );
+    assert!(matches!(
+        a.hub.join(&spy.id, &victim.id),
+        Err(HubError::RoomName(_))
+    ));
+    b.hub.to(&victim.id).emit("dm", &"secret").unwrap();
+    assert_eq!(victim.event(), ("dm".to_owned(), json!("secret")));
+    spy.nothing_for(QUIET);
+}
+
+#[test]
+#[ignore = "needs redis-server: run scripts/redis.sh"]
+fn concurrent_publishers_count_no_false_gaps() {
+    let redis = Redis::start();
+    let (a, b) = (hub(&redis.url()), hub(&redis.url()));
+    let publishers: Vec<_> = (0..4)
+        .map(|_| {
+            let hub = a.hub.clone();
+            std::thread::spawn(move || {
+                for n in 0..1500 {
+                    hub.to("nobody").emit("m", &n).unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.join().unwrap();
+    }
+    let sent = || 6000 - a.hub.stats().exchange_dropped;
+    assert!(eventually(Duration::from_secs(20), || b
+        .hub
+        .stats()
+        .exchange_received
+        >= sent()));
+    // Every gap b counts is a publication a really dropped.
+    assert_eq!(
+        b.hub.stats().exchange_missed,
+        a.hub.stats().exchange_dropped
+    );
+}
+
+#[test]
+#[ignore = "needs redis-server: run scripts/redis.sh"]
+fn a_panicking_callback_run_for_another_process_does_not_end_the_subscription() {
+    let redis = Redis::start();
+    let a = Served::start(
+        Hub::builder()
+            .exchange(RedisExchange::new(&redis.url()).unwrap())
+            .on_connection(|conn| conn.on_leave(|_| panic!("a leave callback panicked"))),
+    );
+    assert!(eventually(Duration::from_secs(10), || a
+        .hub
+        .stats()
+        .exchange_subscribed));
+    let b = hub(&redis.url());
+    let mut there = a.client();
+    there.join("r");
+    assert!(!b.hub.leave(&there.id, "r"));
+    assert!(eventually(Duration::from_secs(5), || a
+        .hub
+        .stats()
+        .exchange_panics
+        == 1));
+    b.hub.to(&there.id).emit("after", &1).unwrap();
+    assert_eq!(there.event(), ("after".to_owned(), json!(1)));
+}
+
+#[test]
+#[ignore = "needs redis-server: run scripts/redis.sh"]
+fn a_half_open_subscription_is_noticed_and_made_again() {
+    use std::sync::{Arc, Mutex};
+    let redis = Redis::start();
+    let upstream = format!("127.0.0.1:{}", redis.port);
+    // A proxy in front of Redis, whose Redis side of each connection can be cut while the
+    // hub's side stays open and silent, as after a partition.
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("redis://{}/", proxy.local_addr().unwrap());
+    let pairs: Arc<Mutex<Vec<(TcpStream, TcpStream)>>> = Arc::default();
+    {
+        let pairs = pairs.clone();
+        std::thread::spawn(move || {
+            for down in proxy.incoming() {
+                let Ok(down) = down else { continue };
+                let Ok(up) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (down.try_clone().unwrap(), up.try_clone().unwrap()),
+                    (up.try_clone().unwrap(), down.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                    });
+                }
+                pairs.lock().unwrap().push((down, up));
+            }
+        });
+    }
+    let a = hub(&proxy_url);
+    let b = hub(&redis.url());
+    let mut here = a.client();
+    here.join("r");
+    b.hub.to("r").emit("m", &1).unwrap();
+    assert_eq!(here.event().1, json!(1));
+    // Cut the Redis side of every proxied connection; keep the hub's side open.
+    let held: Vec<TcpStream> = pairs
+        .lock()
+        .unwrap()
+        .drain(..)
+        .map(|(down, up)| {
+            let _ = up.shutdown(std::net::Shutdown::Both);
+            down
+        })
+        .collect();
+    let heard_again = eventually(Duration::from_secs(20), || {
+        b.hub.to("r").emit("m", &2).unwrap();
+        here.conn
+            .set_read_deadline(Some(Instant::now() + Duration::from_millis(200)))
+            .unwrap();
+        matches!(support::read_frame(&mut here.conn), Ok(f) if f["data"] == 2)
+    });
+    assert!(heard_again, "a never heard b again: {:?}", a.hub.stats());
+    assert!(a.hub.stats().exchange_reconnects >= 1);
+    drop(held);
+}

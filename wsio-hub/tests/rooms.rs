@@ -155,8 +155,8 @@ fn default_ids_are_random_and_long() {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), ids.len());
-    // 16 random bytes, base64url without padding.
-    assert!(ids.iter().all(|id| id.len() == 22));
+    // `@` and 16 random bytes, base64url without padding.
+    assert!(ids.iter().all(|id| id.len() == 23 && id.starts_with('@')));
 }
 
 #[test]
@@ -169,7 +169,8 @@ fn a_custom_id_generator_and_a_taken_id() {
             .on_error(move |err, _| e.lock().unwrap().push(err.to_string())),
     );
     let a = support::Client::connect(&format!("ws://{}/?alice", served.addr));
-    assert_eq!(a.id, "alice");
+    // Marked as an id, so that no room name can be it.
+    assert_eq!(a.id, "@alice");
     // A second "alice" is refused with 1011.
     let (mut dup, _) = wsio::Dialer::new()
         .subprotocols(["wsio-hub.1"])
@@ -181,7 +182,7 @@ fn a_custom_id_generator_and_a_taken_id() {
         Err(wsio::Error::Closed(status)) => assert_eq!(status.code.as_u16(), 1011),
         other => panic!("{other:?}"),
     }
-    assert!(errors.lock().unwrap()[0].contains("alice"));
+    assert!(errors.lock().unwrap()[0].contains("@alice"));
     assert_eq!(served.hub.len(), 1);
 }
 
@@ -189,4 +190,28 @@ fn sorted(ids: &[&String]) -> Vec<String> {
     let mut ids: Vec<String> = ids.iter().map(|s| (*s).clone()).collect();
     ids.sort();
     ids
+}
+
+#[test]
+fn a_client_may_not_join_names_marked_as_ids_nor_too_many_rooms() {
+    let served = Served::start(Hub::builder().max_rooms(3));
+    let mut a = served.client();
+    let refused = a.ask(json!({"join": "@someone"}));
+    assert!(
+        refused["error"].as_str().unwrap().contains("room name"),
+        "{refused}"
+    );
+    for room in ["r1", "r2", "r3"] {
+        a.join(room);
+    }
+    // Joining one it is in is fine; a fourth is refused.
+    a.join("r2");
+    let refused = a.ask(json!({"join": "r4"}));
+    assert_eq!(refused["error"], "at most 3 rooms");
+    // The application is not held to it.
+    assert!(served.hub.join(&a.id, "r4").unwrap());
+    assert_eq!(
+        served.hub.connection(&a.id).unwrap().rooms(),
+        ["r1", "r2", "r3", "r4"]
+    );
 }
