@@ -318,7 +318,8 @@ impl fmt::Debug for Hub {
 }
 
 /// Builds a [`Hub`]: callbacks, limits and the connection settings. Every setter says its
-/// default.
+/// default; calling a setter again replaces what the earlier call set (one
+/// `on_connection` callback registers every handler a connection needs).
 #[must_use]
 pub struct HubBuilder {
     settings: Settings,
