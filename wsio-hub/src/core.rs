@@ -170,11 +170,6 @@ impl Core {
         Ok(())
     }
 
-    /// Whether an id is free for a new connection.
-    pub(crate) fn is_free(&self, id: &str) -> bool {
-        !self.read().conns.contains_key(id)
-    }
-
     /// Unregisters a connection; the rooms it was in.
     pub(crate) fn remove(&self, id: &str) -> Vec<String> {
         let mut registry = self.write();

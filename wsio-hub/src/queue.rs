@@ -149,8 +149,8 @@ impl Queue {
 
     /// Waits up to `idle` for something to send and moves all of it into `batch`.
     pub(crate) fn wait(&self, batch: &mut Vec<Outgoing>, idle: Duration) -> Wait {
-        let mut state = self.lock();
         let until = Instant::now() + idle;
+        let mut state = self.lock();
         loop {
             if state.phase == Phase::Ended {
                 return Wait::Ended;
@@ -160,36 +160,41 @@ impl Queue {
                 state.bytes = 0;
                 return Wait::Items;
             }
-            let Some(left) = until.checked_duration_since(Instant::now()) else {
-                return Wait::Idle;
+            state = match self.sleep(state, until) {
+                Some(state) => state,
+                None => return Wait::Idle,
             };
-            state.writer_waits = true;
-            state = self
-                .ready
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            state.writer_waits = false;
         }
     }
 
     /// Waits up to `limit` for the queue to end; whether it did.
     pub(crate) fn wait_end(&self, limit: Duration) -> bool {
-        let mut state = self.lock();
         let until = Instant::now() + limit;
+        let mut state = self.lock();
         while state.phase != Phase::Ended {
-            let Some(left) = until.checked_duration_since(Instant::now()) else {
-                return false;
+            state = match self.sleep(state, until) {
+                Some(state) => state,
+                None => return false,
             };
-            state.writer_waits = true;
-            state = self
-                .ready
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            state.writer_waits = false;
         }
         true
+    }
+
+    /// The writer sleeps until woken or `until`; `None` once `until` has passed.
+    fn sleep<'a>(
+        &self,
+        mut state: MutexGuard<'a, State>,
+        until: Instant,
+    ) -> Option<MutexGuard<'a, State>> {
+        let left = until.checked_duration_since(Instant::now())?;
+        state.writer_waits = true;
+        let mut state = self
+            .ready
+            .wait_timeout(state, left)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+        state.writer_waits = false;
+        Some(state)
     }
 
     /// How many messages wait.

@@ -16,7 +16,7 @@ use wsio::{
 };
 
 use crate::connection::Connection;
-use crate::core::{Core, bump, text_message};
+use crate::core::{bump, text_message};
 use crate::error::{Disconnected, HubError};
 use crate::hub::{Hub, HubInner};
 use crate::protocol::{self, Frame, SUBPROTOCOL, null};
@@ -96,7 +96,7 @@ impl Hub {
         let request = conn.take_request();
         let id = match (&inner.settings.id, &request) {
             (Some(generate), Some(request)) => mark_id(generate(request)),
-            _ => random_id(core),
+            _ => random_id(),
         };
         let shared = Arc::new(ConnShared::new(
             id,
@@ -177,15 +177,10 @@ fn mark_id(id: String) -> String {
     }
 }
 
-/// `@` and 16 random bytes, base64url: an id nobody can guess. Drawn again in the unlikely case it
-/// is taken.
-fn random_id(core: &Core) -> String {
-    loop {
-        let id = mark_id(crate::shared::random_name());
-        if core.is_free(&id) {
-            return id;
-        }
-    }
+/// `@` and 16 random bytes, base64url: an id nobody can guess. A collision (vanishingly
+/// unlikely with 128 random bits) is refused by the registry as any taken id is.
+fn random_id() -> String {
+    mark_id(crate::shared::random_name())
 }
 
 fn hub_error(inner: &HubInner, error: &HubError, id: Option<&str>) {
