@@ -17,7 +17,7 @@ use crate::output::Output;
 use crate::proto::Role;
 use crate::read_side::ReadSide;
 use crate::reader::Reader;
-use crate::stream::{Stream, StreamOps};
+use crate::stream::{Interest, Pace, Stream, StreamOps};
 use crate::writer::Writer;
 
 /// A WebSocket connection over a stream `S`, after the opening handshake.
@@ -46,7 +46,13 @@ impl<S: Read + Write> Conn<S> {
     /// As [`from_raw`](Self::from_raw), with bytes already read from the stream after the
     /// handshake: they are the start of the first frame.
     pub fn from_partially_read(stream: S, leftover: &[u8], role: Role, config: Config) -> Conn<S> {
-        Conn::new(stream, leftover, Info::raw(role, config), None)
+        Conn::new(
+            stream,
+            leftover,
+            Info::raw(role, config),
+            None,
+            Pace::Blocking,
+        )
     }
 
     /// A connection after a handshake that agreed `info`; `ops` when the stream can time out
@@ -56,6 +62,7 @@ impl<S: Read + Write> Conn<S> {
         leftover: &[u8],
         info: Info,
         ops: Option<StreamOps<S>>,
+        pace: Pace,
     ) -> Conn<S> {
         let Info {
             role,
@@ -64,12 +71,19 @@ impl<S: Read + Write> Conn<S> {
             ..
         } = info;
         let reader = Reader::new(role, config, leftover, deflate);
-        let out = Output::new(stream, Writer::new(role, config, deflate), ops);
+        let out = Output::new(stream, Writer::new(role, config, deflate), ops, pace);
         let link = Whole {
             out,
             close: CloseState::new(role, config.close_timeout()),
         };
-        let side = ReadSide::new(reader, link, Handlers::default(), config, ops.is_some());
+        let side = ReadSide::new(
+            reader,
+            link,
+            Handlers::default(),
+            config,
+            ops.is_some(),
+            pace,
+        );
         Conn { side, info }
     }
 
@@ -109,6 +123,43 @@ impl<S: Read + Write> Conn<S> {
     /// but not yet written, are lost.
     pub fn into_inner(self) -> S {
         self.side.into_parts().1.out.stream
+    }
+
+    /// What the connection waits for, over a non-blocking stream: an event loop polls the
+    /// stream with this interest (and [`next_deadline`](Self::next_deadline) as the
+    /// timeout). [`Interest::Write`](crate::Interest::Write) while bytes are queued
+    /// ([`flush`](Self::flush) sends them); reading is wanted until the connection is over,
+    /// except while more than 64 KiB are queued (a peer that does not read our answers is
+    /// not read either); [`Interest::Nothing`](crate::Interest::Nothing) once it is over.
+    /// See the crate's "Non-blocking" topic.
+    pub fn interest(&self) -> Interest {
+        self.side.interest()
+    }
+
+    /// The next moment this connection must be called even if its stream stays quiet,
+    /// over a non-blocking stream: the keepalive's ping or pong timeout, a read deadline,
+    /// the closing handshake's deadline, or the write deadline of queued bytes. At that
+    /// moment, call a read ([`read_message`](Self::read_message) or
+    /// [`close`](Self::close) if closing) and [`flush`](Self::flush) as usual: they act
+    /// on the clock (send the keepalive's ping, fail a silent peer, end a close that timed
+    /// out). `None`: nothing is due.
+    pub fn next_deadline(&self) -> Option<std::time::Instant> {
+        self.side.next_deadline()
+    }
+
+    /// Bytes queued for sending: over a non-blocking stream, writes are queued when the
+    /// stream would block and [`flush`](Self::flush) sends them (the `bufferedAmount` of a
+    /// browser's WebSocket). An application that writes more than it reads (a broadcast)
+    /// checks it to find peers too slow to keep up.
+    pub fn queued(&self) -> usize {
+        self.side.link().out.writer.queued()
+    }
+
+    /// Whether the connection runs over a non-blocking stream (made by
+    /// [`ServerHandshake`](crate::ServerHandshake) or
+    /// [`ClientHandshake`](crate::ClientHandshake)).
+    pub fn is_nonblocking(&self) -> bool {
+        self.side.pace() == Pace::NonBlocking
     }
 
     /// Takes what the server kept of the opening request, with the value the request

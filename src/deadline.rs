@@ -6,7 +6,7 @@
 use std::io::{self, IoSlice, Write};
 use std::time::{Duration, Instant};
 
-use crate::stream::{self, AppliedTimeout, Stall, StreamOps};
+use crate::stream::{self, AppliedTimeout, Pace, Stall, StreamOps};
 use crate::writer::{Egress, WriteError};
 
 /// A stream whose writes honour a deadline.
@@ -17,13 +17,16 @@ pub(crate) struct DeadlineWriter<'a, W> {
     pub(crate) deadline: Option<Instant>,
     /// The write timeout wsio last set on the stream.
     pub(crate) applied: &'a mut AppliedTimeout,
+    /// Non-blocking: no timeout is set; a stream that would block past the deadline has
+    /// timed out.
+    pub(crate) pace: Pace,
 }
 
 impl<W: Write> DeadlineWriter<'_, W> {
     /// Sets the stream's write timeout to the time left; returns whether one is armed.
     /// With the deadline passed, a write stalls at once; a flush gets the shortest timeout.
     fn arm(&mut self, flush: bool) -> Result<bool, WriteError> {
-        let Some(ops) = self.ops else {
+        let Some(ops) = self.ops.filter(|_| self.pace == Pace::Blocking) else {
             return Ok(false);
         };
         let wanted = match (self.deadline.map(stream::remaining), flush) {
@@ -45,17 +48,27 @@ impl<W: Write> DeadlineWriter<'_, W> {
             let armed = self.arm(false)?;
             match f(self.stream) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return result.map_err(|e| classify(e, armed)),
+                result => return result.map_err(|e| self.classify(e, armed)),
             }
         }
     }
 }
 
-/// A failed call: a stall, or an error.
-fn classify(e: io::Error, armed: bool) -> WriteError {
-    match stream::stall(&e, armed) {
-        Some(stall) => WriteError::Stalled(stall),
-        None => WriteError::Io(e),
+impl<W> DeadlineWriter<'_, W> {
+    /// A failed call: a stall, or an error. A non-blocking stream that would block once
+    /// the deadline has passed has timed out.
+    fn classify(&self, e: io::Error, armed: bool) -> WriteError {
+        match stream::stall(&e, armed) {
+            Some(Stall::WouldBlock)
+                if self
+                    .deadline
+                    .is_some_and(|d| stream::remaining(d).is_none()) =>
+            {
+                WriteError::Stalled(Stall::TimedOut)
+            }
+            Some(stall) => WriteError::Stalled(stall),
+            None => WriteError::Io(e),
+        }
     }
 }
 
@@ -77,7 +90,7 @@ impl<W: Write> Egress for DeadlineWriter<'_, W> {
         loop {
             match self.stream.flush() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                result => return result.map_err(|e| classify(e, armed)),
+                result => return result.map_err(|e| self.classify(e, armed)),
             }
         }
     }
@@ -98,6 +111,7 @@ mod tests {
             ops: Some(StreamOps::of()),
             deadline,
             applied,
+            pace: Pace::Blocking,
         }
     }
 

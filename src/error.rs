@@ -128,6 +128,14 @@ impl Error {
         matches!(self, Error::Timeout)
     }
 
+    /// Whether a non-blocking stream would block (`Error::Io` of kind `WouldBlock`): nothing
+    /// was lost, and the same call, made again once the stream is ready (see
+    /// [`Conn::interest`](crate::Conn::interest)), resumes where this one stopped. See the
+    /// crate's "Non-blocking" topic.
+    pub fn is_would_block(&self) -> bool {
+        matches!(self, Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
     /// Whether the call stopped without losing anything and can simply be repeated: a
     /// timeout at a frame boundary, or a stream that would block.
     pub(crate) fn is_resumable(&self) -> bool {

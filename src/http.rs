@@ -6,7 +6,7 @@
 //! meaning.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::time::Instant;
 
 use crate::stream::{self, Stall, Stream};
@@ -403,43 +403,79 @@ pub(crate) fn read_head<S: Stream>(
     s: &mut S,
     max: usize,
     deadline: Option<Instant>,
-    mut check: Option<&mut RequestPrefix>,
+    check: Option<RequestPrefix>,
 ) -> Result<Head, HeadError> {
-    let mut buf = Vec::new();
-    let mut filled = 0;
-    let mut scanned = 0;
-    let mut examined = 0;
-    loop {
-        let found = find_head_end(&buf[..filled], scanned);
-        examined += filled - scanned.saturating_sub(2).min(filled);
-        if let Some(len) = found {
-            if len > max {
+    HeadReader::new(max, check).read(s, |s| arm_read(s, deadline), deadline.is_some())
+}
+
+/// A head being read, which a read that would block leaves as it was: the same reader,
+/// called again, goes on where it stopped (the non-blocking handshakes).
+pub(crate) struct HeadReader {
+    buf: Vec<u8>,
+    filled: usize,
+    scanned: usize,
+    examined: usize,
+    max: usize,
+    check: Option<RequestPrefix>,
+}
+
+impl HeadReader {
+    /// A reader of a head of at most `max` bytes; with `check`, of a request head.
+    pub(crate) fn new(max: usize, check: Option<RequestPrefix>) -> HeadReader {
+        HeadReader {
+            buf: Vec::new(),
+            filled: 0,
+            scanned: 0,
+            examined: 0,
+            max,
+            check,
+        }
+    }
+
+    /// Reads until the head is complete, calling `arm` before each read; `armed`: whether
+    /// `arm` sets a timeout (a stream that would block then timed out).
+    pub(crate) fn read<S: Read>(
+        &mut self,
+        s: &mut S,
+        mut arm: impl FnMut(&mut S) -> Result<(), HeadError>,
+        armed: bool,
+    ) -> Result<Head, HeadError> {
+        loop {
+            let found = find_head_end(&self.buf[..self.filled], self.scanned);
+            self.examined += self.filled - self.scanned.saturating_sub(2).min(self.filled);
+            if let Some(len) = found {
+                if len > self.max {
+                    return Err(HeadError::TooLarge);
+                }
+                let mut buf = std::mem::take(&mut self.buf);
+                buf.truncate(self.filled);
+                return Ok(Head {
+                    buf,
+                    len,
+                    examined: self.examined,
+                });
+            }
+            self.scanned = self.filled;
+            if self.filled >= self.max {
                 return Err(HeadError::TooLarge);
             }
-            buf.truncate(filled);
-            return Ok(Head { buf, len, examined });
-        }
-        scanned = filled;
-        if filled >= max {
-            return Err(HeadError::TooLarge);
-        }
-        if buf.len() < filled + 1024 {
-            buf.resize((filled + 2048).min(max + 2048), 0);
-        }
-        arm_read(s, deadline)?;
-        match s.read(&mut buf[filled..]) {
-            Ok(0) => return Err(HeadError::Eof),
-            Ok(n) => {
-                if check
-                    .as_mut()
-                    .is_some_and(|c| !c.feed(&buf[filled..filled + n]))
-                {
-                    return Err(HeadError::Malformed);
-                }
-                filled += n;
+            let filled = self.filled;
+            if self.buf.len() < filled + 1024 {
+                self.buf.resize((filled + 2048).min(self.max + 2048), 0);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(HeadError::from_io(e, deadline.is_some())),
+            arm(s)?;
+            match s.read(&mut self.buf[filled..]) {
+                Ok(0) => return Err(HeadError::Eof),
+                Ok(n) => {
+                    let fresh = &self.buf[filled..filled + n];
+                    if self.check.as_mut().is_some_and(|c| !c.feed(fresh)) {
+                        return Err(HeadError::Malformed);
+                    }
+                    self.filled += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(HeadError::from_io(e, armed)),
+            }
         }
     }
 }
@@ -640,8 +676,7 @@ mod tests {
             "a".repeat(15_000)
         );
         let mut stream = Trickle(head.clone().into_bytes(), 0);
-        let mut check = RequestPrefix::default();
-        let read = read_head(&mut stream, 16 << 10, None, Some(&mut check)).unwrap();
+        let read = read_head(&mut stream, 16 << 10, None, Some(RequestPrefix::default())).unwrap();
         assert_eq!(read.bytes(), head.as_bytes());
         assert!(
             read.examined <= 4 * head.len(),

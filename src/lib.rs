@@ -295,8 +295,8 @@ pub use error::{
 };
 pub use handlers::Replier;
 pub use handshake::{
-    Accept, Accepted, Dialer, Refusal, Rejection, SubprotocolOrder, Upgrader, accept_key, dial,
-    is_websocket_upgrade,
+    Accept, Accepted, ClientHandshake, Dialer, Refusal, Rejection, ServerHandshake,
+    SubprotocolOrder, Upgrader, accept_key, dial, is_websocket_upgrade,
 };
 pub use http::{Headers, Request, Response};
 pub use info::RequestInfo;
@@ -312,7 +312,7 @@ pub use server::{
     ServerHandle, ServerStats, ServerStream,
 };
 pub use split::{Handle, ReadHalf, ReuniteError, ReuniteReason, Split, WriteHalf};
-pub use stream::Stream;
+pub use stream::{Interest, Stream};
 pub use transport::MaybeTlsStream;
 pub use transport::proxy::Proxy;
 /// TLS (with the `rustls` feature): the stream, the server's acceptor, client configs.

@@ -11,6 +11,7 @@ use crate::proto::OpCode;
 use crate::reader::ReadError;
 use crate::stream::StreamOps;
 use crate::write_side::WriteSide;
+use crate::writer::QUEUE_HIGH_WATER;
 
 /// A way to a connection's write side.
 pub(crate) trait WriteAccess {
@@ -105,8 +106,14 @@ impl<S: Read + Write> Link for Whole<S> {
         // still get the peer's close; if a non-blocking stream would block, the frames stay
         // buffered for the next flush and reading goes on (two peers each waiting to write
         // before reading would wait forever).
+        // A non-blocking stream that would not take the queue below its high-water mark
+        // stops the read too: reading more would only queue more (the peer sends but does
+        // not read our answers).
         match self.write_side(|w| w.flush()) {
             Err(crate::Error::Timeout) => Err(ReadError::WriteTimedOut),
+            Err(e) if e.is_would_block() && self.out.writer.queued() > QUEUE_HIGH_WATER => {
+                Err(ReadError::WouldBlock(std::io::ErrorKind::WouldBlock.into()))
+            }
             _ => Ok(()),
         }
     }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::deadline::DeadlineWriter;
-use crate::stream::{AppliedTimeout, StreamOps};
+use crate::stream::{AppliedTimeout, Pace, StreamOps};
 use crate::writer::Writer;
 
 /// The write side's stream and state.
@@ -22,16 +22,39 @@ pub(crate) struct Output<W> {
     pub(crate) write_deadline: Option<Instant>,
     /// The write timeout wsio last set on the stream.
     applied: AppliedTimeout,
+    /// How the stream is waited for.
+    pub(crate) pace: Pace,
+    /// Whether the stream is to be shut down once the queue is out (the closing handshake
+    /// ended while a non-blocking stream still had our close frame to send).
+    shutdown: Shutdown,
+}
+
+/// When the stream is shut down at the end of the closing handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shutdown {
+    /// Not asked.
+    NotYet,
+    /// Once the queued bytes are sent.
+    WhenSent,
+    /// Done.
+    Done,
 }
 
 impl<W> Output<W> {
-    pub(crate) fn new(stream: W, writer: Writer, ops: Option<StreamOps<W>>) -> Output<W> {
+    pub(crate) fn new(
+        stream: W,
+        writer: Writer,
+        ops: Option<StreamOps<W>>,
+        pace: Pace,
+    ) -> Output<W> {
         Output {
             stream,
             writer,
             ops,
             write_deadline: None,
             applied: AppliedTimeout::Untouched,
+            pace,
+            shutdown: Shutdown::NotYet,
         }
     }
 
@@ -46,6 +69,8 @@ impl<W> Output<W> {
             writer,
             write_deadline,
             applied,
+            pace,
+            shutdown,
             ..
         } = self;
         let out = Output {
@@ -54,6 +79,8 @@ impl<W> Output<W> {
             ops,
             write_deadline,
             applied,
+            pace,
+            shutdown,
         };
         (old, out)
     }
@@ -67,6 +94,7 @@ impl<W> Output<W> {
                 ops: self.ops,
                 deadline: self.write_deadline,
                 applied: &mut self.applied,
+                pace: self.pace,
             },
         )
     }
@@ -86,10 +114,28 @@ impl<W> Output<W> {
 impl<W: Write> Output<W> {
     /// Flushes what the stream holds and shuts it down, where the stream can (a peer that
     /// waits for the end of the connection sees it even while the application holds on).
+    /// While a non-blocking stream still has queued bytes to take (our close frame), the
+    /// shutdown waits for them: [`shutdown_when_sent`](Self::shutdown_when_sent) does it.
     pub(crate) fn shutdown(&mut self) {
+        if self.shutdown == Shutdown::Done {
+            return;
+        }
+        if self.writer.check().is_ok() && self.writer.has_pending() {
+            self.shutdown = Shutdown::WhenSent;
+            return;
+        }
+        self.shutdown = Shutdown::Done;
         if let Some(ops) = self.ops {
             let _ = self.stream.flush();
             let _ = ops.shutdown(&mut self.stream);
+        }
+    }
+
+    /// After a flush: the shutdown that waited for the queue.
+    pub(crate) fn shutdown_when_sent(&mut self) {
+        if self.shutdown == Shutdown::WhenSent {
+            self.shutdown = Shutdown::NotYet;
+            self.shutdown();
         }
     }
 }

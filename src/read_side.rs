@@ -10,16 +10,22 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::handlers::{ControlOut, Handlers, Replier};
 use crate::link::Link;
+use crate::link::Whole;
 use crate::message::{Message, MessageReader};
 use crate::proto::{CloseCode, CloseStatus, Initiator, MessageKind, OpCode};
 use crate::reader::{Control, ReadError, Reader, Wire};
+use crate::stream::{Interest, Pace};
 use crate::timer::{Attempt, ReadTimer};
 use crate::utf8;
+use crate::writer::QUEUE_HIGH_WATER;
 
 /// The read side of a connection: the read state machine, and what it reads through.
 pub(crate) struct ReadSide<L> {
     reader: Reader,
     port: Port<L>,
+    /// The closing handshake ended while our close frame was still queued (a non-blocking
+    /// stream): reads report the end once it is sent.
+    ending: Option<CloseStatus>,
 }
 
 /// What the [`Reader`] sees as its [`Wire`]: the link, the handlers and the read timer.
@@ -111,16 +117,18 @@ impl<L: Link> ReadSide<L> {
         handlers: Handlers,
         config: &Config,
         can_time_out: bool,
+        pace: Pace,
     ) -> ReadSide<L> {
         ReadSide {
             reader,
             port: Port {
                 link,
                 handlers,
-                timer: ReadTimer::new(config.keepalive()),
+                timer: ReadTimer::new(config.keepalive(), pace),
                 can_time_out,
                 close_timeout: config.close_timeout(),
             },
+            ending: None,
         }
     }
 
@@ -138,7 +146,9 @@ impl<L: Link> ReadSide<L> {
     }
 
     pub(crate) fn next_reader(&mut self) -> Result<(MessageKind, MessageReader<'_>)> {
-        let kind = self.reader.next_message(&mut self.port)?;
+        self.resume_ending()?;
+        let kind = self.reader.next_message(&mut self.port);
+        let kind = self.hold_ending(kind)?;
         Ok((kind, MessageReader::new(&mut self.reader, &mut self.port)))
     }
 
@@ -151,19 +161,59 @@ impl<L: Link> ReadSide<L> {
     }
 
     pub(crate) fn read_message_into(&mut self, buf: &mut Vec<u8>) -> Result<MessageKind> {
-        self.reader
-            .read_whole(&mut self.port, buf, usize::MAX, None)
+        self.resume_ending()?;
+        let kind = self
+            .reader
+            .read_whole(&mut self.port, buf, usize::MAX, None);
+        self.hold_ending(kind)
     }
 
     pub(crate) fn read_text(&mut self, max_len: usize) -> Result<String> {
+        self.resume_ending()?;
         let mut buf = Vec::new();
-        self.reader
-            .read_whole(&mut self.port, &mut buf, max_len, Some(MessageKind::Text))?;
+        let read =
+            self.reader
+                .read_whole(&mut self.port, &mut buf, max_len, Some(MessageKind::Text));
+        self.hold_ending(read)?;
         into_text(buf)
     }
 
     pub(crate) fn read_binary(&mut self, buf: &mut [u8]) -> Result<usize> {
-        self.reader.read_whole_into(&mut self.port, buf)
+        self.resume_ending()?;
+        let read = self.reader.read_whole_into(&mut self.port, buf);
+        self.hold_ending(read)
+    }
+
+    /// The closing handshake is over; if our close frame is still queued (a non-blocking
+    /// stream), the end is reported once it is sent, so that a loop that drops the
+    /// connection at [`Error::Closed`] never drops the frame with it.
+    fn hold_ending<T>(&mut self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(Error::Closed(status)) if self.port.link.write_side(|w| w.must_send()) => {
+                Err(self.report_end(status))
+            }
+            result => result,
+        }
+    }
+
+    /// A held end: reported once what it waits for is sent.
+    fn resume_ending(&mut self) -> Result<()> {
+        match self.ending.take() {
+            None => Ok(()),
+            Some(status) => Err(self.report_end(status)),
+        }
+    }
+
+    /// Sends what the end of the connection waits for: `WouldBlock` (the end held) until
+    /// it is out or can never be, then the end.
+    fn report_end(&mut self, status: CloseStatus) -> Error {
+        match self.port.link.write_side(|w| w.flush()) {
+            Err(e) if e.is_would_block() => {
+                self.ending = Some(status);
+                e
+            }
+            _ => Error::Closed(status),
+        }
     }
 
     pub(crate) fn set_max_message_size(&mut self, bytes: u64) {
@@ -183,6 +233,11 @@ impl<L: Link> ReadSide<L> {
     /// connection ended.
     pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<CloseStatus> {
         crate::frame::check_close(code, reason)?;
+        match self.resume_ending() {
+            Err(Error::Closed(status)) => return Ok(status),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
         match self.port.link.close_state().phase() {
             Phase::Closed(status) => return Ok(status.clone()),
             Phase::Sent => {}
@@ -199,11 +254,15 @@ impl<L: Link> ReadSide<L> {
                 }
             }
         }
-        let deadline = self.port.close_timeout.map(|t| Instant::now() + t);
-        self.port.timer.set_close_deadline(deadline);
+        if !self.port.timer.has_close_deadline() {
+            // Once: a call resumed after `WouldBlock` keeps the first call's deadline.
+            let deadline = self.port.close_timeout.map(|t| Instant::now() + t);
+            self.port.timer.set_close_deadline(deadline);
+        }
         let status = loop {
             match self.reader.next_message(&mut self.port) {
                 Ok(_) => continue,
+                Err(e) if e.is_would_block() => return Err(e),
                 Err(Error::Closed(status)) => break status,
                 Err(_) => match self.port.link.close_state().status() {
                     Some(status) => break status.clone(),
@@ -214,7 +273,10 @@ impl<L: Link> ReadSide<L> {
         self.port.timer.set_close_deadline(None);
         // The closing handshake is over: the stream goes, whoever closes TCP first.
         self.port.link.write_side(|w| w.finish(status.clone()));
-        Ok(status)
+        match self.hold_ending(Err(Error::Closed(status))) {
+            Err(Error::Closed(status)) => Ok(status),
+            other => other,
+        }
     }
 
     pub(crate) fn set_ping_handler(&mut self, handler: Box<crate::handlers::PingHandler>) {
@@ -241,4 +303,44 @@ pub(crate) fn unsupported() -> Error {
 /// Text the reader validated as it arrived, as a `String`.
 fn into_text(buf: Vec<u8>) -> Result<String> {
     utf8::into_string(buf).map_err(|_| Error::Protocol(crate::error::ProtocolError::InvalidUtf8))
+}
+
+impl<S: std::io::Read + std::io::Write> ReadSide<Whole<S>> {
+    /// What the connection waits for: to send what is queued, and to read unless it is over
+    /// or so much is queued that reading more would only queue more.
+    pub(crate) fn interest(&self) -> Interest {
+        let out = &self.port.link.out;
+        let sending = out.writer.check().is_ok();
+        let write = sending && out.writer.has_pending();
+        let backlog = sending && out.writer.queued() > QUEUE_HIGH_WATER;
+        let read = self.ending.is_none()
+            && !self.reader.has_failed()
+            && !matches!(self.port.link.close.phase(), Phase::Closed(_))
+            && !backlog;
+        Interest::of(read, write)
+    }
+
+    /// The next moment the connection must be called even if its stream stays quiet: a
+    /// read deadline, the keepalive, the closing handshake's deadline, or the write
+    /// deadline of queued bytes.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let interest = self.interest();
+        let write = interest
+            .is_writable()
+            .then_some(self.port.link.out.write_deadline)
+            .flatten();
+        let read = interest
+            .is_readable()
+            .then(|| self.port.timer.next_deadline())
+            .flatten();
+        match (read, write) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the stream is non-blocking.
+    pub(crate) fn pace(&self) -> Pace {
+        self.port.link.out.pace
+    }
 }

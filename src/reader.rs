@@ -333,6 +333,11 @@ impl Reader {
         self.max_message_size = bytes;
     }
 
+    /// Whether the reader has failed for good (nothing more can be read).
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
     /// Whether a message is partly read.
     pub(crate) fn in_message(&self) -> bool {
         self.message.is_some()

@@ -287,7 +287,12 @@ mod tests {
     fn shared() -> (Arc<Shared<PipeEnd>>, PipeEnd) {
         let (ours, peer) = pipe();
         let config = Config::default();
-        let out = Output::new(ours, Writer::new(Role::Server, &config, None), None);
+        let out = Output::new(
+            ours,
+            Writer::new(Role::Server, &config, None),
+            None,
+            crate::stream::Pace::Blocking,
+        );
         let shared = Shared::new(out, CloseState::new(Role::Server, None));
         (Arc::new(shared), peer)
     }

@@ -18,7 +18,7 @@ use crate::link::Whole;
 use crate::proto::{CloseCode, CloseStatus, OpCode};
 use crate::read_side::ReadSide;
 use crate::shared::{HalfLink, Shared, SharedWriter};
-use crate::stream::{Stream, StreamOps};
+use crate::stream::{Pace, Stream, StreamOps};
 
 /// A stream that can be divided into a reading handle and a writing handle, each usable on
 /// its own thread.
@@ -166,8 +166,15 @@ impl<S: Read + Write + Split> Conn<S> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the stream cannot be split.
+    /// [`Error::Io`] if the stream cannot be split; `Unsupported` for a connection over a
+    /// non-blocking stream (see the crate's "Non-blocking" topic), which is dropped.
     pub fn split(self) -> Result<(ReadHalf<S>, WriteHalf<S>)> {
+        if self.is_nonblocking() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a connection over a non-blocking stream cannot be split",
+            )));
+        }
         let (side, info) = self.into_parts();
         let (reader, Whole { out, close }, handlers) = side.into_parts();
         let whole_ops = out.ops;
@@ -180,7 +187,7 @@ impl<S: Read + Write + Split> Conn<S> {
             stream: read_stream,
             shared: Arc::clone(&shared),
         };
-        let read = ReadSide::new(reader, link, handlers, &info.config, true);
+        let read = ReadSide::new(reader, link, handlers, &info.config, true, Pace::Blocking);
         let info = Arc::new(HalfInfo { info, addresses });
         let write = WriteHalf {
             writer: SharedWriter(shared),
@@ -288,6 +295,7 @@ impl<S: Split + Read + Write> ReadHalf<S> {
             handlers,
             &info.info.config,
             can_time_out,
+            Pace::Blocking,
         );
         Ok(Conn::from_parts(side, info.info))
     }

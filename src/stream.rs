@@ -272,6 +272,57 @@ pub(crate) fn remaining(deadline: Instant) -> Option<Duration> {
     (!left.is_zero()).then_some(left)
 }
 
+/// How a connection waits for its stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pace {
+    /// Calls block; deadlines and the keepalive are carried out with the stream's
+    /// timeouts.
+    Blocking,
+    /// The stream is non-blocking and an event loop waits for it: wsio never sets its
+    /// timeouts, and deadlines and the keepalive are kept by the clock, checked at each
+    /// call (see [`Conn::next_deadline`](crate::Conn::next_deadline)).
+    NonBlocking,
+}
+
+/// What a connection (or a handshake) over a non-blocking stream waits for, so that an
+/// event loop polls its stream with the right interest. See the crate's "Non-blocking"
+/// topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Interest {
+    /// The stream becoming readable.
+    Read,
+    /// The stream becoming writable: bytes are queued ([`Conn::flush`](crate::Conn::flush)
+    /// sends them).
+    Write,
+    /// Either.
+    ReadWrite,
+    /// Nothing: the connection is over; drop it.
+    Nothing,
+}
+
+impl Interest {
+    /// An interest from its two halves.
+    pub(crate) fn of(read: bool, write: bool) -> Interest {
+        match (read, write) {
+            (true, true) => Interest::ReadWrite,
+            (true, false) => Interest::Read,
+            (false, true) => Interest::Write,
+            (false, false) => Interest::Nothing,
+        }
+    }
+
+    /// Whether readability is wanted.
+    pub fn is_readable(self) -> bool {
+        matches!(self, Interest::Read | Interest::ReadWrite)
+    }
+
+    /// Whether writability is wanted.
+    pub fn is_writable(self) -> bool {
+        matches!(self, Interest::Write | Interest::ReadWrite)
+    }
+}
+
 /// How a read or write that moved no bytes stalled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stall {

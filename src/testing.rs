@@ -131,6 +131,7 @@ pub struct PipeEnd {
     write_timeout: Option<Duration>,
     read_faults: Faults,
     write_faults: Faults,
+    nonblocking: bool,
 }
 
 /// Two connected ends.
@@ -147,6 +148,7 @@ pub fn pipe() -> (PipeEnd, PipeEnd) {
         write_timeout: None,
         read_faults: Faults::default(),
         write_faults: Faults::default(),
+        nonblocking: false,
     };
     (end(&b_to_a, &a_to_b), end(&a_to_b, &b_to_a))
 }
@@ -171,6 +173,13 @@ impl PipeEnd {
             Direction::Read => self.read_faults.pending.push_back((offset, fault)),
             Direction::Write => self.write_faults.pending.push_back((offset, fault)),
         }
+    }
+
+    /// Makes this end non-blocking, as `TcpStream::set_nonblocking` does: a read with
+    /// nothing to read, and a write with no room (see [`set_capacity`](Self::set_capacity)),
+    /// fail with `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&mut self, on: bool) {
+        self.nonblocking = on;
     }
 
     /// Bytes read from this end so far.
@@ -235,6 +244,9 @@ impl Read for PipeEnd {
         let deadline = Instant::now() + limit;
         let mut state = self.incoming.lock();
         while state.bytes.is_empty() && !state.write_closed && !state.read_closed {
+            if self.nonblocking {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(if self.read_timeout.is_some() {
@@ -287,6 +299,9 @@ impl Write for PipeEnd {
             .capacity
             .is_some_and(|c| state.bytes.len() >= c && !state.read_closed && !state.write_closed)
         {
+            if self.nonblocking {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(if self.write_timeout.is_some() {
@@ -380,6 +395,7 @@ impl Split for PipeEnd {
             write_timeout: self.write_timeout,
             read_faults,
             write_faults: Faults::default(),
+            nonblocking: self.nonblocking,
         };
         Ok((other, self))
     }

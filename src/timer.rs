@@ -7,13 +7,18 @@
 //! works because each blocking read restarts the stream's timer: a read that times out has
 //! itself measured that much silence, so the hot path reads no clock at all. A deadline needs
 //! the exact time left, set before each read.
+//!
+//! Over a non-blocking stream ([`Pace::NonBlocking`]) no timeout is ever set: each read that
+//! brings bytes notes the time, and a read that would block compares the clock with the
+//! deadlines and the keepalive's next moment, which [`ReadTimer::next_deadline`] tells the
+//! event loop so that it polls with the right timeout.
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
 use crate::config::Keepalive;
 use crate::reader::ReadError;
-use crate::stream::{self, AppliedTimeout, Stall, StreamOps};
+use crate::stream::{self, AppliedTimeout, Pace, Stall, StreamOps};
 
 /// A stream's own timer may fire this much early without confusing the keepalive.
 const SLACK: Duration = Duration::from_millis(5);
@@ -47,16 +52,84 @@ pub(crate) struct ReadTimer {
     keepalive: Option<Keepalive>,
     silence: Silence,
     applied: AppliedTimeout,
+    pace: Pace,
+    /// When the peer was last heard (non-blocking: the keepalive counts from it).
+    heard: Instant,
 }
 
 impl ReadTimer {
-    pub(crate) fn new(keepalive: Option<Keepalive>) -> ReadTimer {
+    pub(crate) fn new(keepalive: Option<Keepalive>, pace: Pace) -> ReadTimer {
         ReadTimer {
             deadline: None,
             close_deadline: None,
             keepalive,
             silence: Silence::Listening,
             applied: AppliedTimeout::Untouched,
+            pace,
+            heard: Instant::now(),
+        }
+    }
+
+    /// Whether the closing handshake's deadline is set.
+    pub(crate) fn has_close_deadline(&self) -> bool {
+        self.close_deadline.is_some()
+    }
+
+    /// The next moment a read must be made even if the stream stays silent: a deadline, or
+    /// the keepalive's ping or pong timeout (non-blocking streams; blocking ones keep time
+    /// with their own timeouts).
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let keepalive = match self.pace {
+            Pace::Blocking => None,
+            Pace::NonBlocking => self.keepalive_due(),
+        };
+        match (self.hard_deadline(), keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The keepalive's next moment over a non-blocking stream, counted from when the peer
+    /// was last heard: the ping, or after it the end of the pong timeout.
+    fn keepalive_due(&self) -> Option<Instant> {
+        self.keepalive.map(|k| {
+            self.heard
+                + match self.silence {
+                    Silence::Listening => k.ping_interval(),
+                    Silence::Pinged => k.timeout(),
+                }
+        })
+    }
+
+    /// One read of a non-blocking stream: when it would block, the clock decides whether a
+    /// deadline passed or the keepalive is due.
+    fn attempt_polled<S: Read>(&mut self, stream: &mut S, buf: &mut [u8]) -> Attempt {
+        match stream.read(buf) {
+            Ok(n) => {
+                if n > 0 {
+                    self.silence = Silence::Listening;
+                    self.heard = Instant::now();
+                }
+                Attempt::Done(Ok(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Attempt::Retry,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let now = Instant::now();
+                if self.hard_deadline().is_some_and(|d| d <= now) {
+                    return Attempt::Done(Err(ReadError::TimedOut));
+                }
+                match (self.keepalive_due(), self.silence) {
+                    (Some(due), Silence::Listening) if due <= now => {
+                        self.silence = Silence::Pinged;
+                        Attempt::Ping
+                    }
+                    (Some(due), Silence::Pinged) if due <= now => {
+                        Attempt::Done(Err(ReadError::PeerSilent))
+                    }
+                    _ => Attempt::Done(Err(ReadError::WouldBlock(e))),
+                }
+            }
+            Err(e) => Attempt::Done(Err(ReadError::Io(e))),
         }
     }
 
@@ -84,6 +157,9 @@ impl ReadTimer {
         ops: Option<StreamOps<S>>,
         buf: &mut [u8],
     ) -> Attempt {
+        if self.pace == Pace::NonBlocking {
+            return self.attempt_polled(stream, buf);
+        }
         let ours = match self.hard_deadline() {
             None => self.keepalive_timeout(),
             Some(deadline) => match stream::remaining(deadline) {

@@ -67,11 +67,22 @@ impl<'a, W: Write> WriteSide<'a, W> {
         writer.write_control(&mut egress, opcode, payload)
     }
 
-    /// Sends buffered frames and flushes the stream.
+    /// Sends buffered frames and flushes the stream. After a close frame, what is still
+    /// queued (that close frame, on a non-blocking stream) is sent, and the stream is then
+    /// shut down if the closing handshake is over.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        self.check_open()?;
+        if self.close.is_open() || !self.out.writer.has_pending() {
+            self.check_open()?;
+        }
         let (writer, mut egress) = self.out.io();
-        writer.flush(&mut egress)
+        writer.flush(&mut egress)?;
+        self.out.shutdown_when_sent();
+        Ok(())
+    }
+
+    /// Whether bytes wait to be sent (a non-blocking stream's queue) that can still go.
+    pub(crate) fn must_send(&self) -> bool {
+        self.out.writer.check().is_ok() && self.out.writer.has_pending()
     }
 
     /// Starts a streamed message.

@@ -9,6 +9,11 @@
 //!
 //! The writer does no I/O of its own choosing: bytes go to an [`Egress`], which applies the
 //! write deadline and says how a write that moved nothing stalled.
+//!
+//! A stream that would block (a non-blocking socket) loses nothing: the writer stops
+//! writing for the rest of the operation, which completes in the buffer (it is *queued*),
+//! and [`Writer::flush`] sends the queue later, resuming wherever the stream stopped,
+//! inside a frame too. Only a flush reports `WouldBlock`.
 
 use std::io::{self, IoSlice};
 
@@ -28,6 +33,10 @@ const MAX_MASK_CHUNK: usize = 64 << 10;
 
 /// The most the write buffer grows to while batches fill it.
 const MAX_WRITE_BUFFER: usize = 64 << 10;
+
+/// Above this many queued bytes a connection stops reading (non-blocking streams): a peer
+/// that sends without reading what we answer cannot make the queue grow without bound.
+pub(crate) const QUEUE_HIGH_WATER: usize = MAX_WRITE_BUFFER;
 
 /// Why a write to the stream moved no bytes.
 #[derive(Debug)]
@@ -120,7 +129,19 @@ const MIN_FLUSH_ROOM: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Growth {
     Bounded,
+    /// The stream would block: the operation completes in the buffer, which grows a
+    /// buffer's size at a time.
+    Queued,
     Unbounded,
+}
+
+/// Whether the stream takes bytes during the current operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Write when the buffer fills.
+    Open,
+    /// The stream would block: the rest of the operation is queued in the buffer.
+    Blocked,
 }
 
 /// Where a compressed message's last frames go when it is ended.
@@ -172,6 +193,13 @@ pub(crate) struct Writer {
     progress: usize,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
+    /// Whether the current operation may still write to the stream.
+    flow: Flow,
+    /// A stream that would block took part of the queue's first frame.
+    torn: bool,
+    /// The stream itself holds bytes (a TLS stream's records) that a flush that would have
+    /// blocked did not get out.
+    stream_unflushed: bool,
 }
 
 impl Writer {
@@ -190,13 +218,29 @@ impl Writer {
             compress_writes: true,
             progress: 0,
             failed: None,
+            flow: Flow::Open,
+            torn: false,
+            stream_unflushed: false,
+        }
+    }
+
+    /// The start of an operation: the stream is tried again.
+    fn reopen(&mut self) {
+        self.flow = Flow::Open;
+    }
+
+    /// How the buffer may grow while the current operation fills it.
+    fn growth(&self) -> Growth {
+        match self.flow {
+            Flow::Open => Growth::Bounded,
+            Flow::Blocked => Growth::Queued,
         }
     }
 
     /// Ends an operation. A stall before any byte went out is harmless when the operation
-    /// can be undone (`undo`): [`Error::Timeout`] for a deadline, `WouldBlock` for a
-    /// non-blocking stream, and the call can be repeated. After some bytes went out, the
-    /// frame boundary is lost: [`Error::Poisoned`], for good.
+    /// can be undone (`undo`): [`Error::Timeout`], and the call can be repeated. After some
+    /// bytes went out, the frame boundary is lost: [`Error::Poisoned`], for good. A stream
+    /// that would block loses nothing (the operation is queued): only a flush returns it.
     fn settle<T>(&mut self, result: Step<T>, undo: Undo) -> Result<T> {
         let progress = std::mem::take(&mut self.progress);
         let stall = match result {
@@ -204,7 +248,13 @@ impl Writer {
             Err(Stop::Failed(e)) => return Err(e),
             Err(Stop::Stalled(stall)) => stall,
         };
+        if stall == Stall::WouldBlock {
+            // Only a flush stops for a stream that would block; what it did not send stays
+            // queued, nothing is lost.
+            return Err(Error::Io(io::ErrorKind::WouldBlock.into()));
+        }
         let harmless = progress == 0
+            && !self.queued_mid_frame()
             && match undo {
                 Undo::DropFrom(mark) => {
                     self.buf.truncate(mark);
@@ -213,18 +263,12 @@ impl Writer {
                 Undo::Nothing => true,
                 Undo::Impossible => false,
             };
-        match (harmless, stall) {
-            (true, Stall::TimedOut) => Err(Error::Timeout),
-            (true, Stall::WouldBlock) => Err(Error::Io(io::ErrorKind::WouldBlock.into())),
-            (false, stall) => {
-                let poison = match stall {
-                    Stall::TimedOut => Poison::WriteTimeoutMidFrame,
-                    Stall::WouldBlock => Poison::WriteWouldBlockMidFrame,
-                };
-                self.failed = Some(Sticky::Poisoned(poison));
-                Err(Error::Poisoned(poison))
-            }
+        if harmless {
+            return Err(Error::Timeout);
         }
+        let poison = Poison::WriteTimeoutMidFrame;
+        self.failed = Some(Sticky::Poisoned(poison));
+        Err(Error::Poisoned(poison))
     }
 
     /// Turns compression of the following messages on or off (when negotiated).
@@ -252,9 +296,21 @@ impl Writer {
         }
     }
 
-    /// Whether complete frames are waiting in the buffer.
+    /// Whether complete frames are waiting in the buffer (or in the stream, which a flush
+    /// that would have blocked left there).
     pub(crate) fn has_pending(&self) -> bool {
-        self.complete_end() > 0
+        self.complete_end() > 0 || self.stream_unflushed
+    }
+
+    /// How many bytes of complete frames wait in the buffer.
+    pub(crate) fn queued(&self) -> usize {
+        self.complete_end()
+    }
+
+    /// Whether the stream stopped taking bytes in the middle of a frame that is still
+    /// queued: after a stream that would block, the queue's front may be any byte.
+    fn queued_mid_frame(&self) -> bool {
+        self.torn && self.complete_end() > 0
     }
 
     /// The end of the complete frames in the buffer.
@@ -273,6 +329,7 @@ impl Writer {
         data: &[u8],
     ) -> Result<()> {
         self.check()?;
+        self.reopen();
         if kind == MessageKind::Text && utf8::check(data).is_err() {
             return Err(InvalidInput::InvalidUtf8.into());
         }
@@ -306,6 +363,7 @@ impl Writer {
         prepared: &PreparedMessage,
     ) -> Result<()> {
         self.check()?;
+        self.reopen();
         debug_assert!(matches!(self.message, OutMessage::Idle));
         let undo = Undo::DropFrom(self.buf.len());
         let kind = prepared.kind();
@@ -344,6 +402,7 @@ impl Writer {
         payload: &[u8],
     ) -> Result<()> {
         self.check()?;
+        self.reopen();
         // A compressed message's last (up to) four bytes wait in the slot for the next frame
         // (they may be the tail to strip): they are lifted out while the control frame goes
         // in, and put back behind it.
@@ -387,6 +446,7 @@ impl Writer {
     /// Sends the complete frames in the buffer and flushes the stream.
     pub(crate) fn flush<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
+        self.reopen();
         let result = self.flush_inner(w);
         // Unsent frames stay buffered: a stall before any byte went out can be retried.
         self.settle(result, Undo::Nothing)
@@ -398,7 +458,21 @@ impl Writer {
             self.size = self.base;
         }
         self.send_buffered(w)?;
-        w.flush().map_err(|e| self.io_failed(e))
+        if self.flow == Flow::Blocked {
+            return Err(Stop::Stalled(Stall::WouldBlock));
+        }
+        match w.flush() {
+            Ok(()) => {
+                self.stream_unflushed = false;
+                Ok(())
+            }
+            Err(WriteError::Stalled(Stall::WouldBlock)) => {
+                self.stream_unflushed = true;
+                self.flow = Flow::Blocked;
+                Err(Stop::Stalled(Stall::WouldBlock))
+            }
+            Err(e) => Err(self.io_failed(e)),
+        }
     }
 
     /// The buffer is full in the middle of a batch: send it, and let the next batch be
@@ -437,6 +511,7 @@ impl Writer {
     /// Adds payload to the streamed message, emitting frames as the buffer fills.
     pub(crate) fn stream_write<E: Egress>(&mut self, w: &mut E, data: &[u8]) -> Result<()> {
         self.check()?;
+        self.reopen();
         let result = self.stream_write_inner(w, data);
         self.settle(result, Undo::Impossible)
     }
@@ -472,10 +547,10 @@ impl Writer {
                 self.buf.resize(slot + MAX_HEADER_LEN, 0);
                 self.set_slot(Some(slot));
             }
-            let take = self.slot_room(Growth::Bounded).min(data.len());
+            let take = self.slot_room(self.growth()).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if self.slot_room(Growth::Bounded) == 0 {
+            if self.slot_room(self.growth()) == 0 {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
@@ -486,6 +561,7 @@ impl Writer {
     /// Emits the streamed message's partial frame, if any, and sends what is buffered.
     pub(crate) fn stream_flush<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
+        self.reopen();
         if self
             .slot()
             .is_some_and(|s| self.buf.len() > s + MAX_HEADER_LEN)
@@ -499,6 +575,7 @@ impl Writer {
     /// Ends the streamed message with a final frame.
     pub(crate) fn stream_finish<E: Egress>(&mut self, w: &mut E) -> Result<()> {
         self.check()?;
+        self.reopen();
         let result = self.stream_finish_inner(w);
         self.settle(result, Undo::Impossible)
     }
@@ -607,6 +684,7 @@ impl Writer {
         let frame_room = self.max_frame.saturating_sub(payload);
         match growth {
             Growth::Bounded => frame_room.min(self.size.saturating_sub(self.buf.len())),
+            Growth::Queued => frame_room.min(self.size),
             Growth::Unbounded => frame_room,
         }
     }
@@ -716,7 +794,7 @@ impl Writer {
     fn stream_compress<E: Egress>(&mut self, w: &mut E, mut data: &[u8]) -> Step {
         while !data.is_empty() {
             self.reserve_slot(&mut Ending::Stream(&mut *w))?;
-            let room = self.slot_room(Growth::Bounded);
+            let room = self.slot_room(self.growth());
             let before = self.buf.len();
             let taken = match &mut self.deflater {
                 Some(deflater) if room > 0 => {
@@ -725,7 +803,7 @@ impl Writer {
                 _ => 0,
             };
             data = &data[taken..];
-            let full = self.slot_room(Growth::Bounded) == 0;
+            let full = self.slot_room(self.growth()) == 0;
             if full || (taken == 0 && self.buf.len() == before) {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
@@ -736,12 +814,17 @@ impl Writer {
 
     /// Flushes the compressor and emits the final frame.
     fn finish_compressed<E: Egress>(&mut self, mut ending: Ending<'_, E>) -> Step {
-        let growth = match ending {
-            Ending::Stream(_) => Growth::Bounded,
-            Ending::BufferOnly => Growth::Unbounded,
+        let bounded = match ending {
+            Ending::Stream(_) => true,
+            Ending::BufferOnly => false,
         };
         loop {
             self.reserve_slot(&mut ending)?;
+            let growth = if bounded {
+                self.growth()
+            } else {
+                Growth::Unbounded
+            };
             let room = self.slot_room(growth);
             if room < MIN_FLUSH_ROOM {
                 // Too little room left in this frame for the flush: the next frame takes it.
@@ -784,7 +867,7 @@ impl Writer {
             // It fits once the buffer is empty.
             self.send_full(w)?;
         }
-        if self.buf.len() + total <= self.size {
+        if self.buf.len() + total <= self.size || self.flow == Flow::Blocked {
             self.buf.extend_from_slice(header);
             let start = self.buf.len();
             self.buf.extend_from_slice(payload);
@@ -809,6 +892,20 @@ impl Writer {
                         self.buf.clear();
                         Ok(())
                     }
+                    Err(WriteError::Stalled(Stall::WouldBlock)) => {
+                        // Queue what did not go out: the rest of the buffer, then of the
+                        // header, then of the payload.
+                        let mut skip = written;
+                        let sent = skip.min(self.buf.len());
+                        self.buf.drain(..sent);
+                        skip -= sent;
+                        let from_header = skip.min(header.len());
+                        self.buf.extend_from_slice(&header[from_header..]);
+                        self.buf.extend_from_slice(&payload[skip - from_header..]);
+                        self.torn |= written > 0;
+                        self.flow = Flow::Blocked;
+                        Ok(())
+                    }
                     // Nothing went out: the buffered frames are still whole.
                     Err(WriteError::Stalled(stall)) if written == 0 => Err(Stop::Stalled(stall)),
                     Err(WriteError::Stalled(stall)) => {
@@ -823,15 +920,19 @@ impl Writer {
             }
             Some(key) => {
                 // Client: mask through the buffer, in chunks larger than it when it pays.
-                let cap = self.size.max(payload.len().min(MAX_MASK_CHUNK));
+                let mut cap = self.size.max(payload.len().min(MAX_MASK_CHUNK));
                 if self.buf.len() + n > cap {
                     self.send_buffered(w)?;
                 }
                 self.buf.extend_from_slice(header);
                 let mut offset = 0;
                 while offset < payload.len() {
-                    if self.buf.len() == cap {
+                    if self.buf.len() >= cap {
                         self.send_buffered(w)?;
+                    }
+                    if self.flow == Flow::Blocked {
+                        // Nothing more goes out now: the rest is masked into the queue.
+                        cap = usize::MAX;
                     }
                     let take = (cap - self.buf.len()).min(payload.len() - offset);
                     let start = self.buf.len();
@@ -848,7 +949,11 @@ impl Writer {
     /// more than a buffer's worth.
     fn end_of_message<E: Egress>(&mut self, w: &mut E) -> Step {
         if self.policy == FlushPolicy::Immediate {
-            self.flush_inner(w)?;
+            match self.flush_inner(w) {
+                // Queued: the next flush sends it.
+                Err(Stop::Stalled(Stall::WouldBlock)) => {}
+                other => other?,
+            }
         } else if self.buf.len() >= self.size {
             self.send_full(w)?;
         }
@@ -858,6 +963,9 @@ impl Writer {
     /// Writes the complete frames in the buffer. Unsent bytes stay buffered, so after a
     /// stall the write can be retried.
     fn send_buffered<E: Egress>(&mut self, w: &mut E) -> Step {
+        if self.flow == Flow::Blocked {
+            return Ok(());
+        }
         let end = self.complete_end();
         let mut written = 0;
         let result = loop {
@@ -872,6 +980,9 @@ impl Writer {
         };
         self.buf.drain(..written);
         self.progress += written;
+        if self.complete_end() == 0 {
+            self.torn = false;
+        }
         if let Some(s) = self.slot() {
             self.set_slot(Some(s - written));
         }
@@ -880,6 +991,11 @@ impl Writer {
         }
         match result {
             Ok(()) => Ok(()),
+            Err(WriteError::Stalled(Stall::WouldBlock)) => {
+                self.torn |= written > 0;
+                self.flow = Flow::Blocked;
+                Ok(())
+            }
             Err(WriteError::Stalled(stall)) => Err(Stop::Stalled(stall)),
             Err(e) => Err(self.io_failed(e)),
         }
@@ -1065,28 +1181,32 @@ mod tests {
     }
 
     #[test]
-    fn a_stall_before_any_byte_drops_the_frame_and_the_call_can_be_repeated() {
-        for (stall, expected) in [
-            (Stall::TimedOut, "timeout"),
-            (Stall::WouldBlock, "would block"),
-        ] {
+    fn a_timeout_before_any_byte_drops_the_frame_and_the_call_can_be_repeated() {
+        let mut w = writer(Role::Server, &Config::default());
+        let mut egress = Memory::new(usize::MAX);
+        egress.stalls.push_back((0, Stall::TimedOut));
+        let err = w
+            .write_message(&mut egress, MessageKind::Text, b"once")
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout), "{err}");
+        w.write_message(&mut egress, MessageKind::Text, b"once")
+            .unwrap();
+        assert_eq!(frames(&egress.out).len(), 1, "sent exactly once");
+    }
+
+    #[test]
+    fn a_stream_that_would_block_queues_the_message_and_a_flush_sends_it() {
+        for at in [0, 1, 3] {
             let mut w = writer(Role::Server, &Config::default());
             let mut egress = Memory::new(usize::MAX);
-            egress.stalls.push_back((0, stall));
-            let err = w
-                .write_message(&mut egress, MessageKind::Text, b"once")
-                .unwrap_err();
-            match expected {
-                "timeout" => assert!(matches!(err, Error::Timeout), "{err}"),
-                _ => assert!(err.is_resumable() && !err.is_timeout(), "{err}"),
-            }
+            egress.stalls.push_back((at, Stall::WouldBlock));
             w.write_message(&mut egress, MessageKind::Text, b"once")
                 .unwrap();
-            assert_eq!(
-                frames(&egress.out).len(),
-                1,
-                "{expected}: sent exactly once"
-            );
+            assert!(w.has_pending(), "at {at}");
+            assert_eq!(w.queued(), 6 - at);
+            w.flush(&mut egress).unwrap();
+            assert!(!w.has_pending());
+            assert_eq!(frames(&egress.out).len(), 1, "at {at}: sent exactly once");
         }
     }
 

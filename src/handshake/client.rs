@@ -11,7 +11,7 @@ use crate::error::{HandshakeError, InvalidInput, Result, UrlError};
 use crate::http::{self, HeadWriter, Headers, Response};
 use crate::info::Info;
 use crate::proto::Role;
-use crate::stream::{SavedTimeouts, Stream, StreamOps};
+use crate::stream::{Interest, Pace, SavedTimeouts, Stream, StreamOps};
 use crate::transport::proxy::Proxy;
 use crate::transport::{MaybeTlsStream, Route};
 
@@ -285,7 +285,13 @@ impl Dialer {
         let result = self.exchange(&mut stream, target, deadline);
         saved.restore(&mut stream);
         let (response, info, leftover) = result?;
-        let conn = Conn::new(stream, &leftover, info, Some(StreamOps::of()));
+        let conn = Conn::new(
+            stream,
+            &leftover,
+            info,
+            Some(StreamOps::of()),
+            Pace::Blocking,
+        );
         Ok((conn, response))
     }
 
@@ -311,45 +317,35 @@ impl Dialer {
             );
             return Err(HandshakeError::Status(Box::new(response)).into());
         }
-        let headers = &response.headers;
-        if !headers.contains_token("Upgrade", "websocket")
-            || !headers.contains_token("Connection", "upgrade")
-        {
-            return Err(HandshakeError::NotUpgrade.into());
-        }
-        if headers.get("Sec-WebSocket-Accept") != Some(accept_key(key.as_bytes()).as_str()) {
-            return Err(HandshakeError::InvalidAccept.into());
-        }
-        let named: Vec<&str> = headers.get_all("Sec-WebSocket-Protocol").collect();
-        let subprotocol = match named.as_slice() {
-            [] => None,
-            [p] if p.contains(',') => {
-                return Err(HandshakeError::SeveralSubprotocols(p.to_string()).into());
-            }
-            [p] if self.subprotocols.iter().any(|o| o == p) => Some(p.to_string()),
-            [p] => return Err(HandshakeError::UnofferedSubprotocol(p.to_string()).into()),
-            several => {
-                return Err(HandshakeError::SeveralSubprotocols(several.join(", ")).into());
-            }
-        };
-        let extensions: Vec<&str> = headers.get_all("Sec-WebSocket-Extensions").collect();
-        let deflate = match (extensions.as_slice(), self.config.deflate()) {
-            ([], _) => None,
-            ([value], Some(config)) => Some(
-                deflate::accept_response(value, config)
-                    .map_err(HandshakeError::InvalidExtension)?,
-            ),
-            (values, _) => {
-                return Err(HandshakeError::UnofferedExtension(values.join(", ")).into());
-            }
-        };
-        let leftover = head.leftover().to_vec();
-        let info = Info {
-            subprotocol,
-            deflate,
-            ..Info::raw(Role::Client, self.config.clone())
-        };
-        Ok((response, info, leftover))
+        let info = check_upgrade(&response, &key, &self.subprotocols, &self.config)?;
+        Ok((response, info, head.leftover().to_vec()))
+    }
+
+    /// Starts the opening handshake over a connected non-blocking stream (a `TcpStream`
+    /// with `set_nonblocking(true)`, a TLS stream over one, ...), for an event loop:
+    /// [`ClientHandshake::resume`] goes as far as the stream lets it each time it is
+    /// called, and returns the connection once the server's 101 is read and checked. The
+    /// handshake timeout counts from now. `url` is as for [`handshake`](Self::handshake).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Url`](crate::Error::Url); [`Error::InvalidInput`](crate::Error::InvalidInput)
+    /// for headers or subprotocols that would break the request.
+    pub fn start<S: Stream>(&self, stream: S, url: &str) -> Result<ClientHandshake<S>> {
+        let target = Target::parse(url)?;
+        let key = new_key();
+        let request = self.request(&target, &key)?;
+        Ok(ClientHandshake {
+            stream: Some(stream),
+            phase: ClientPhase::Sending {
+                request: request.into_bytes(),
+                sent: 0,
+            },
+            key,
+            subprotocols: self.subprotocols.clone(),
+            config: self.config.clone(),
+            deadline: self.config.handshake_timeout().map(|t| Instant::now() + t),
+        })
     }
 
     /// The request head. Every header and subprotocol is checked: nothing that would break
@@ -377,6 +373,174 @@ impl Dialer {
         }
         head.headers(&self.headers)?;
         Ok(head.finish(""))
+    }
+}
+
+/// Checks a 101 against RFC 6455 and what was offered: what the handshake agreed.
+fn check_upgrade(
+    response: &Response,
+    key: &str,
+    offered: &[String],
+    config: &Config,
+) -> Result<Info> {
+    let headers = &response.headers;
+    if !headers.contains_token("Upgrade", "websocket")
+        || !headers.contains_token("Connection", "upgrade")
+    {
+        return Err(HandshakeError::NotUpgrade.into());
+    }
+    if headers.get("Sec-WebSocket-Accept") != Some(accept_key(key.as_bytes()).as_str()) {
+        return Err(HandshakeError::InvalidAccept.into());
+    }
+    let named: Vec<&str> = headers.get_all("Sec-WebSocket-Protocol").collect();
+    let subprotocol = match named.as_slice() {
+        [] => None,
+        [p] if p.contains(',') => {
+            return Err(HandshakeError::SeveralSubprotocols(p.to_string()).into());
+        }
+        [p] if offered.iter().any(|o| o == p) => Some(p.to_string()),
+        [p] => return Err(HandshakeError::UnofferedSubprotocol(p.to_string()).into()),
+        several => {
+            return Err(HandshakeError::SeveralSubprotocols(several.join(", ")).into());
+        }
+    };
+    let extensions: Vec<&str> = headers.get_all("Sec-WebSocket-Extensions").collect();
+    let deflate = match (extensions.as_slice(), config.deflate()) {
+        ([], _) => None,
+        ([value], Some(deflate_config)) => Some(
+            deflate::accept_response(value, deflate_config)
+                .map_err(HandshakeError::InvalidExtension)?,
+        ),
+        (values, _) => {
+            return Err(HandshakeError::UnofferedExtension(values.join(", ")).into());
+        }
+    };
+    Ok(Info {
+        subprotocol,
+        deflate,
+        ..Info::raw(Role::Client, config.clone())
+    })
+}
+
+/// The opening handshake of a client over a non-blocking stream, made by
+/// [`Dialer::start`]: an event loop calls [`resume`](Self::resume) whenever the stream is
+/// ready for what [`interest`](Self::interest) says, or at [`deadline`](Self::deadline),
+/// until it returns the connection or an error. A call that would block returns an error
+/// for which [`Error::is_would_block`](crate::Error::is_would_block) is true, and loses
+/// nothing: the next call goes on where it stopped.
+pub struct ClientHandshake<S> {
+    /// The stream, until the connection takes it.
+    stream: Option<S>,
+    phase: ClientPhase,
+    key: String,
+    subprotocols: Vec<String>,
+    config: Config,
+    deadline: Option<Instant>,
+}
+
+/// Where a client's handshake stands.
+enum ClientPhase {
+    /// Sending the request (`sent` bytes of it so far).
+    Sending { request: Vec<u8>, sent: usize },
+    /// Reading the response head.
+    Reading(http::HeadReader),
+    /// Over: the connection was returned, or the handshake failed.
+    Done,
+}
+
+impl<S: Stream> ClientHandshake<S> {
+    /// Goes on with the handshake as far as the stream allows: the connection, in
+    /// non-blocking mode (see [`Conn::interest`]), and the server's response.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` ([`Error::is_would_block`](crate::Error::is_would_block)): call again
+    /// when the stream is ready. Otherwise as [`Dialer::handshake`] (the body of a refusal
+    /// is only what came with its head): the handshake is over, and later calls return
+    /// [`Error::AlreadyClosed`](crate::Error::AlreadyClosed).
+    pub fn resume(&mut self) -> Result<(Conn<S>, Response)> {
+        let result = self.advance();
+        match &result {
+            Err(e) if e.is_would_block() => {}
+            _ => self.phase = ClientPhase::Done,
+        }
+        result
+    }
+
+    fn advance(&mut self) -> Result<(Conn<S>, Response)> {
+        let stream = self.stream.as_mut().ok_or(crate::Error::AlreadyClosed)?;
+        if self.deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(HandshakeError::Timeout.into());
+        }
+        if let ClientPhase::Sending { request, sent } = &mut self.phase {
+            super::server::send_nonblocking(stream, request, sent)?;
+            self.phase = ClientPhase::Reading(http::HeadReader::new(
+                self.config.max_handshake_size(),
+                None,
+            ));
+        }
+        let ClientPhase::Reading(reader) = &mut self.phase else {
+            return Err(crate::Error::AlreadyClosed);
+        };
+        let head = reader.read(stream, |_| Ok(()), false)?;
+        let mut response = Response::parse(head.bytes(), self.config.max_headers())?;
+        if response.status != 101 {
+            let body = head.leftover();
+            response.body = http::read_body_prefix(stream, &response.headers, body, MAX_BODY, None);
+            return Err(HandshakeError::Status(Box::new(response)).into());
+        }
+        let info = check_upgrade(&response, &self.key, &self.subprotocols, &self.config)?;
+        let stream = self.stream.take().ok_or(crate::Error::AlreadyClosed)?;
+        let conn = Conn::new(
+            stream,
+            head.leftover(),
+            info,
+            Some(StreamOps::of()),
+            Pace::NonBlocking,
+        );
+        Ok((conn, response))
+    }
+
+    /// What the handshake waits for: to send the request, then to read the response.
+    pub fn interest(&self) -> Interest {
+        match self.phase {
+            ClientPhase::Sending { .. } => Interest::Write,
+            ClientPhase::Reading(_) => Interest::Read,
+            ClientPhase::Done => Interest::Nothing,
+        }
+    }
+
+    /// When [`Config::handshake_timeout`] ends the handshake: call
+    /// [`resume`](Self::resume) then, if not before, and it fails with
+    /// [`HandshakeError::Timeout`].
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The stream (to register it with a poller, say); `None` once the connection has
+    /// taken it.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.stream.as_ref()
+    }
+
+    /// The stream; `None` once the connection has taken it. Reading or writing it
+    /// directly corrupts the handshake.
+    pub fn get_mut(&mut self) -> Option<&mut S> {
+        self.stream.as_mut()
+    }
+}
+
+impl<S> std::fmt::Debug for ClientHandshake<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phase = match self.phase {
+            ClientPhase::Sending { .. } => "sending the request",
+            ClientPhase::Reading(_) => "reading the response",
+            ClientPhase::Done => "done",
+        };
+        f.debug_struct("ClientHandshake")
+            .field("phase", &phase)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
 }
 

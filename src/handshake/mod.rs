@@ -5,8 +5,10 @@
 mod client;
 mod server;
 
-pub use client::{Dialer, dial};
-pub use server::{Accept, Accepted, Refusal, Rejection, SubprotocolOrder, Upgrader};
+pub use client::{ClientHandshake, Dialer, dial};
+pub use server::{
+    Accept, Accepted, Refusal, Rejection, ServerHandshake, SubprotocolOrder, Upgrader,
+};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -15,7 +15,7 @@ use crate::error::{Error, HandshakeError, InvalidInput, Result};
 use crate::http::{self, HeadError, HeadWriter, Headers, Request, RequestPrefix};
 use crate::info::{Info, RequestInfo};
 use crate::proto::Role;
-use crate::stream::{SavedTimeouts, Stream, StreamOps};
+use crate::stream::{Interest, Pace, SavedTimeouts, Stream, StreamOps};
 
 type OriginCheck = dyn Fn(&Request) -> bool + Send + Sync;
 type RequestCheck = dyn Fn(&Request, &mut Accept<'_>) -> Result<(), Rejection> + Send + Sync;
@@ -201,7 +201,13 @@ impl Accepted {
     /// was read from it past the request. With a [`Stream`], deadlines, the keepalive and
     /// the close timeout work.
     pub fn into_conn<S: Stream>(self, stream: S, leftover: &[u8]) -> Conn<S> {
-        Conn::new(stream, leftover, self.info, Some(StreamOps::of()))
+        Conn::new(
+            stream,
+            leftover,
+            self.info,
+            Some(StreamOps::of()),
+            Pace::Blocking,
+        )
     }
 
     /// As [`into_conn`](Self::into_conn), for a stream that is only `Read + Write` (tiny_http
@@ -209,7 +215,7 @@ impl Accepted {
     /// keepalive and the close timeout are unavailable, as with
     /// [`Conn::from_raw`](crate::Conn::from_raw).
     pub fn into_raw_conn<S: Read + Write>(self, stream: S, leftover: &[u8]) -> Conn<S> {
-        Conn::new(stream, leftover, self.info, None)
+        Conn::new(stream, leftover, self.info, None, Pace::Blocking)
     }
 }
 
@@ -571,9 +577,27 @@ impl Upgrader {
         stream: &mut S,
         deadline: Option<Instant>,
     ) -> Result<(Request, Vec<u8>)> {
-        let mut check = RequestPrefix::default();
         let max = self.config.max_handshake_size();
-        let head = http::read_head(stream, max, deadline, Some(&mut check)).and_then(|head| {
+        let head = http::read_head(stream, max, deadline, Some(RequestPrefix::default()));
+        match self.take_request(head) {
+            Ok(parsed) => Ok(parsed),
+            Err(Unread::Gone(e)) => Err(e),
+            Err(Unread::Refused(answer)) => {
+                // The client may be gone already; the handshake error is what matters.
+                let _ = http::write_all(stream, deadline, &answer.bytes);
+                Err(answer.outcome.err().unwrap_or(Error::AlreadyClosed))
+            }
+        }
+    }
+
+    /// A request from a head that was read (or could not be): the request and the bytes
+    /// after it, or the answer to a head that broke HTTP or the limits, or the error when
+    /// there is nobody to answer (the client is gone or silent).
+    fn take_request(
+        &self,
+        head: std::result::Result<http::Head, HeadError>,
+    ) -> std::result::Result<(Request, Vec<u8>), Unread> {
+        let head = head.and_then(|head| {
             let request = Request::parse(head.bytes(), self.config.max_headers())?;
             Ok((request, head.leftover().to_vec()))
         });
@@ -582,24 +606,49 @@ impl Upgrader {
             Err(HeadError::TooLarge) => HandshakeError::TooLarge,
             Err(HeadError::TooManyHeaders) => HandshakeError::TooManyHeaders,
             Err(HeadError::Malformed) => HandshakeError::Malformed,
-            // Nobody to answer: the client is gone or silent.
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Unread::Gone(e.into())),
         };
-        let refusal = self.refusal(error, Headers::new());
-        Err(self.respond(stream, deadline, refusal))
+        Err(Unread::Refused(
+            self.refused(self.refusal(error, Headers::new())),
+        ))
     }
 
-    /// Sends a refusal, with the `Server:` header.
-    fn respond<S: Stream>(
-        &self,
-        stream: &mut S,
-        deadline: Option<Instant>,
-        mut refusal: Refusal,
-    ) -> Error {
+    /// A refusal as an answer, with the `Server:` header.
+    fn refused(&self, mut refusal: Refusal) -> Answer {
         if let Some(server) = &self.server_header {
             refusal.response.headers.push("Server", server.as_str());
         }
-        respond(stream, deadline, refusal)
+        Answer::refusal(refusal)
+    }
+
+    /// Checks the request: the answer to send, and what follows once it is sent. The one
+    /// place a request on a stream is answered, blocking or not.
+    fn answer_for(&self, request: &Request, peer: Option<std::net::SocketAddr>) -> Answer {
+        let accepted = match self.negotiate(request, peer) {
+            Ok(accepted) => accepted,
+            Err(refusal) => return self.refused(refusal),
+        };
+        let mut head = HeadWriter::response(101);
+        let upgrade = head
+            .header("Upgrade", "websocket")
+            .and_then(|head| head.header("Connection", "Upgrade"))
+            .and_then(|head| head.headers(&accepted.headers))
+            .and_then(|head| match &self.server_header {
+                Some(server) => head.header("Server", server),
+                None => Ok(head),
+            });
+        match upgrade {
+            Ok(_) => Answer {
+                bytes: head.finish("").into_bytes(),
+                outcome: Ok(Box::new(accepted)),
+            },
+            // The callback's headers were checked on the way in; the `Server:` header was
+            // not: a plain 500 without it.
+            Err(e) => Answer::refusal(Refusal {
+                error: Error::InvalidInput(e.into()),
+                response: Rejection::new(500).with_body("internal server error"),
+            }),
+        }
     }
 
     /// Checks the request and sends the response.
@@ -611,37 +660,32 @@ impl Upgrader {
         deadline: Option<Instant>,
         saved: SavedTimeouts,
     ) -> Result<Conn<S>> {
-        let result = match self.negotiate(request, stream.peer_addr().ok()) {
-            Ok(accepted) => {
-                let mut head = HeadWriter::response(101);
-                let upgrade = head
-                    .header("Upgrade", "websocket")
-                    .and_then(|head| head.header("Connection", "Upgrade"))
-                    .and_then(|head| head.headers(&accepted.headers))
-                    .and_then(|head| match &self.server_header {
-                        Some(server) => head.header("Server", server),
-                        None => Ok(head),
-                    });
-                match upgrade {
-                    Ok(_) => http::write_all(&mut stream, deadline, head.finish("").as_bytes())
-                        .map_err(Error::from)
-                        .map(|()| accepted),
-                    // The callback's headers were checked on the way in; the `Server:`
-                    // header was not: a plain 500 without it.
-                    Err(e) => Err(respond(
-                        &mut stream,
-                        deadline,
-                        Refusal {
-                            error: Error::InvalidInput(e.into()),
-                            response: Rejection::new(500).with_body("internal server error"),
-                        },
-                    )),
-                }
-            }
-            Err(refusal) => Err(self.respond(&mut stream, deadline, refusal)),
-        };
+        let answer = self.answer_for(request, stream.peer_addr().ok());
+        let sent = http::write_all(&mut stream, deadline, &answer.bytes);
         saved.restore(&mut stream);
-        Ok(result?.into_conn(stream, leftover))
+        let accepted = match (answer.outcome, sent) {
+            (Ok(accepted), Ok(())) => accepted,
+            (Ok(_), Err(e)) => return Err(e.into()),
+            // The client may be gone already; the handshake error is what matters.
+            (Err(e), _) => return Err(e),
+        };
+        Ok(accepted.into_conn(stream, leftover))
+    }
+
+    /// Starts the opening handshake over a non-blocking stream (a `TcpStream` with
+    /// `set_nonblocking(true)`, a TLS stream over one, ...), for an event loop:
+    /// [`ServerHandshake::resume`] goes as far as the stream lets it each time it is
+    /// called, and returns the connection when the 101 is sent. The handshake timeout
+    /// counts from now.
+    pub fn start<S: Stream>(&self, stream: S) -> ServerHandshake<S> {
+        ServerHandshake {
+            stream: Some(stream),
+            phase: ServerPhase::Reading(http::HeadReader::new(
+                self.config.max_handshake_size(),
+                Some(RequestPrefix::default()),
+            )),
+            deadline: self.config.handshake_timeout().map(|t| Instant::now() + t),
+        }
     }
 
     /// The protocol checks, then the origin, then the callback; picks the subprotocol and
@@ -805,20 +849,198 @@ impl Upgrader {
     }
 }
 
-/// Sends a refusal's response (or, if its headers cannot be written, a plain 500) and
-/// returns its error.
-fn respond<S: Stream>(stream: &mut S, deadline: Option<Instant>, refusal: Refusal) -> Error {
-    let (bytes, error) = match refusal.response.to_head() {
-        Ok(bytes) => (bytes, refusal.error),
-        Err(mistake) => {
-            let plain = Rejection::new(500).with_body("internal server error");
-            let bytes = plain.to_head().unwrap_or_default();
-            (bytes, Error::InvalidInput(mistake))
+/// What the server sends in answer to a request, and what follows once it is sent.
+struct Answer {
+    bytes: Vec<u8>,
+    outcome: std::result::Result<Box<Accepted>, Error>,
+}
+
+impl Answer {
+    /// A refusal's response (or, if its headers cannot be written, a plain 500) and its
+    /// error.
+    fn refusal(refusal: Refusal) -> Answer {
+        let (bytes, error) = match refusal.response.to_head() {
+            Ok(bytes) => (bytes, refusal.error),
+            Err(mistake) => {
+                let plain = Rejection::new(500).with_body("internal server error");
+                let bytes = plain.to_head().unwrap_or_default();
+                (bytes, Error::InvalidInput(mistake))
+            }
+        };
+        Answer {
+            bytes: bytes.into_bytes(),
+            outcome: Err(error),
         }
-    };
-    // The client may be gone already; the handshake error is what matters.
-    let _ = http::write_all(stream, deadline, bytes.as_bytes());
-    error
+    }
+}
+
+/// A request head that did not become a request.
+enum Unread {
+    /// Broke HTTP or a limit: this is the answer.
+    Refused(Answer),
+    /// Nobody to answer.
+    Gone(Error),
+}
+
+/// The opening handshake of a server over a non-blocking stream, made by
+/// [`Upgrader::start`]: an event loop calls [`resume`](Self::resume) whenever the stream
+/// is ready for what [`interest`](Self::interest) says, or at
+/// [`deadline`](Self::deadline), until it returns the connection or an error. A call that
+/// would block returns an error for which [`Error::is_would_block`] is true, and loses
+/// nothing: the next call goes on where it stopped. The handshake is never consumed by a
+/// call that would block, so there is nothing to take back out of an error (tungstenite's
+/// `MidHandshake` trap).
+pub struct ServerHandshake<S> {
+    /// The stream, until the connection takes it.
+    stream: Option<S>,
+    phase: ServerPhase,
+    deadline: Option<Instant>,
+}
+
+/// Where a server's handshake stands.
+enum ServerPhase {
+    /// Reading the request head.
+    Reading(http::HeadReader),
+    /// Sending the answer (`sent` bytes of it so far); then the connection, over the
+    /// bytes read past the request, or the refusal's error.
+    Answering {
+        answer: Answer,
+        sent: usize,
+        leftover: Vec<u8>,
+    },
+    /// Over: the connection was returned, or the handshake failed.
+    Done,
+}
+
+impl<S: Stream> ServerHandshake<S> {
+    /// Goes on with the handshake as far as the stream allows: the connection once the 101
+    /// is sent (in non-blocking mode: see [`Conn::interest`]).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` ([`Error::is_would_block`]): call again when the stream is ready.
+    /// Otherwise as [`Upgrader::upgrade`]: the handshake is over (a refused request has
+    /// been answered first), and later calls return [`Error::AlreadyClosed`].
+    pub fn resume(&mut self, upgrader: &Upgrader) -> Result<Conn<S>> {
+        let result = self.advance(upgrader);
+        match &result {
+            Err(e) if e.is_would_block() => {}
+            _ => self.phase = ServerPhase::Done,
+        }
+        result
+    }
+
+    fn advance(&mut self, upgrader: &Upgrader) -> Result<Conn<S>> {
+        let stream = self.stream.as_mut().ok_or(Error::AlreadyClosed)?;
+        if self.deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(HandshakeError::Timeout.into());
+        }
+        if let ServerPhase::Reading(reader) = &mut self.phase {
+            let head = reader.read(stream, |_| Ok(()), false);
+            if let Err(HeadError::Io(e)) = &head {
+                if e.kind() == std::io::ErrorKind::WouldBlock {
+                    return Err(Error::Io(e.kind().into()));
+                }
+            }
+            let (answer, leftover) = match upgrader.take_request(head) {
+                Ok((request, leftover)) => (
+                    upgrader.answer_for(&request, stream.peer_addr().ok()),
+                    leftover,
+                ),
+                Err(Unread::Refused(answer)) => (answer, Vec::new()),
+                Err(Unread::Gone(e)) => return Err(e),
+            };
+            self.phase = ServerPhase::Answering {
+                answer,
+                sent: 0,
+                leftover,
+            };
+        }
+        let ServerPhase::Answering { answer, sent, .. } = &mut self.phase else {
+            return Err(Error::AlreadyClosed);
+        };
+        send_nonblocking(stream, &answer.bytes, sent)?;
+        let ServerPhase::Answering {
+            answer, leftover, ..
+        } = std::mem::replace(&mut self.phase, ServerPhase::Done)
+        else {
+            return Err(Error::AlreadyClosed);
+        };
+        let accepted = answer.outcome?;
+        let stream = self.stream.take().ok_or(Error::AlreadyClosed)?;
+        Ok(Conn::new(
+            stream,
+            &leftover,
+            accepted.info,
+            Some(StreamOps::of()),
+            Pace::NonBlocking,
+        ))
+    }
+
+    /// What the handshake waits for: to read the request, then to send the answer.
+    pub fn interest(&self) -> Interest {
+        match self.phase {
+            ServerPhase::Reading(_) => Interest::Read,
+            ServerPhase::Answering { .. } => Interest::Write,
+            ServerPhase::Done => Interest::Nothing,
+        }
+    }
+
+    /// When [`Config::handshake_timeout`] ends the handshake: call
+    /// [`resume`](Self::resume) then, if not before, and it fails with
+    /// [`HandshakeError::Timeout`].
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The stream (to register it with a poller, say); `None` once the connection has
+    /// taken it.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.stream.as_ref()
+    }
+
+    /// The stream; `None` once the connection has taken it. Reading or writing it
+    /// directly corrupts the handshake.
+    pub fn get_mut(&mut self) -> Option<&mut S> {
+        self.stream.as_mut()
+    }
+}
+
+impl<S> fmt::Debug for ServerHandshake<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phase = match self.phase {
+            ServerPhase::Reading(_) => "reading the request",
+            ServerPhase::Answering { .. } => "answering",
+            ServerPhase::Done => "done",
+        };
+        f.debug_struct("ServerHandshake")
+            .field("phase", &phase)
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sends `bytes` from `sent` on and flushes the stream, counting in `sent`: a stream that
+/// would block returns `WouldBlock`, and the next call goes on from there.
+pub(crate) fn send_nonblocking<S: Write>(
+    stream: &mut S,
+    bytes: &[u8],
+    sent: &mut usize,
+) -> Result<()> {
+    while *sent < bytes.len() {
+        match stream.write(&bytes[*sent..]) {
+            Ok(0) => return Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => *sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    loop {
+        match stream.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            result => return result.map_err(Error::Io),
+        }
+    }
 }
 
 /// The headers of a 426: what to upgrade to (RFC 9110 15.5.22) and the one version spoken
