@@ -142,6 +142,9 @@ pub(crate) trait Sink {
 ///   [`InvalidInput::InvalidUtf8`](crate::InvalidInput::InvalidUtf8) (text that is not
 ///   UTF-8: nothing of it was sent) it is; after an I/O error or
 ///   [`Error::Poisoned`](crate::Error::Poisoned) it is not.
+/// - Over a non-blocking stream, writes and `finish` never block: what the stream does not
+///   take is queued (see [`Conn::interest`](crate::Conn::interest)); `flush` returns
+///   `WouldBlock` until the queue is out, and the writer stays usable.
 /// - Dropping the writer without `finish` does no I/O and takes no lock that can block: if
 ///   no frame of the message was sent, the message is forgotten; otherwise it is ended
 ///   early with what was written, and the end goes out with the next write.
@@ -197,11 +200,12 @@ impl<'a> MessageWriter<'a> {
         }
     }
 
-    /// Runs one write or flush; gives the message up if it fails.
+    /// Runs one write or flush; gives the message up if it fails (a flush of a
+    /// non-blocking stream that would block fails nothing: the frames stay queued).
     fn attempt(&mut self, op: impl FnOnce(&mut dyn Sink) -> Result<()>) -> Result<()> {
         self.check()?;
         let result = op(self.sink);
-        if result.is_err() {
+        if result.as_ref().is_err_and(|e| !e.is_would_block()) {
             self.state = Writing::GivenUp;
             self.sink.stream_abandon();
         }

@@ -125,13 +125,12 @@ enum Emitted {
 /// The least room a compressor's final flush is given in a frame.
 const MIN_FLUSH_ROOM: usize = 64;
 
-/// Whether the buffer may grow past its size (only when nothing can be sent).
+/// How large the frame being filled behind the slot may grow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Growth {
+    /// Up to the configured buffer size.
     Bounded,
-    /// The stream would block: the operation completes in the buffer, which grows a
-    /// buffer's size at a time.
-    Queued,
+    /// Up to the largest frame (a writer dropped unfinished does no I/O).
     Unbounded,
 }
 
@@ -227,14 +226,6 @@ impl Writer {
     /// The start of an operation: the stream is tried again.
     fn reopen(&mut self) {
         self.flow = Flow::Open;
-    }
-
-    /// How the buffer may grow while the current operation fills it.
-    fn growth(&self) -> Growth {
-        match self.flow {
-            Flow::Open => Growth::Bounded,
-            Flow::Blocked => Growth::Queued,
-        }
     }
 
     /// Ends an operation. A stall before any byte went out is harmless when the operation
@@ -532,7 +523,7 @@ impl Writer {
         }
         while !data.is_empty() {
             if self.slot().is_none() {
-                if data.len() >= self.size {
+                if data.len() >= self.base {
                     // A large write and no partial frame: frames straight from `data`.
                     let header = FrameHeader::new(self.next_opcode(), false, 0);
                     self.fragments(w, header, data)?;
@@ -547,10 +538,10 @@ impl Writer {
                 self.buf.resize(slot + MAX_HEADER_LEN, 0);
                 self.set_slot(Some(slot));
             }
-            let take = self.slot_room(self.growth()).min(data.len());
+            let take = self.slot_room(Growth::Bounded).min(data.len());
             self.buf.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if self.slot_room(self.growth()) == 0 {
+            if self.slot_room(Growth::Bounded) == 0 {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
             }
@@ -680,11 +671,13 @@ impl Writer {
         let Some(slot) = self.slot() else {
             return 0;
         };
-        let payload = self.buf.len() - slot - MAX_HEADER_LEN;
-        let frame_room = self.max_frame.saturating_sub(payload);
+        let frame = self.buf.len() - slot;
+        let frame_room = self.max_frame.saturating_sub(frame - MAX_HEADER_LEN);
         match growth {
-            Growth::Bounded => frame_room.min(self.size.saturating_sub(self.buf.len())),
-            Growth::Queued => frame_room.min(self.size),
+            // The frame, not the buffer, is bounded (by the configured size, not the
+            // working one): where a streamed message is cut into frames depends only on
+            // its writes and flushes, never on what the stream took so far.
+            Growth::Bounded => frame_room.min(self.base.saturating_sub(frame)),
             Growth::Unbounded => frame_room,
         }
     }
@@ -794,7 +787,7 @@ impl Writer {
     fn stream_compress<E: Egress>(&mut self, w: &mut E, mut data: &[u8]) -> Step {
         while !data.is_empty() {
             self.reserve_slot(&mut Ending::Stream(&mut *w))?;
-            let room = self.slot_room(self.growth());
+            let room = self.slot_room(Growth::Bounded);
             let before = self.buf.len();
             let taken = match &mut self.deflater {
                 Some(deflater) if room > 0 => {
@@ -803,7 +796,7 @@ impl Writer {
                 _ => 0,
             };
             data = &data[taken..];
-            let full = self.slot_room(self.growth()) == 0;
+            let full = self.slot_room(Growth::Bounded) == 0;
             if full || (taken == 0 && self.buf.len() == before) {
                 self.emit(Fin::More);
                 self.send_buffered(w)?;
@@ -821,7 +814,7 @@ impl Writer {
         loop {
             self.reserve_slot(&mut ending)?;
             let growth = if bounded {
-                self.growth()
+                Growth::Bounded
             } else {
                 Growth::Unbounded
             };
