@@ -41,7 +41,10 @@ fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         let parsed = match arg.as_str() {
             "--addr" => args.next().map(|a| addr = a),
-            "--deflate" => Some(deflate = true),
+            "--deflate" => {
+                deflate = true;
+                Some(())
+            }
             "--threads" => args
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -83,7 +86,7 @@ fn main() -> ExitCode {
 
 /// The echo server's upgrader: any origin, the client's first subprotocol, batched writes
 /// (the echoes of one read leave in one write), permessage-deflate with `deflate`.
-fn upgrader(deflate: bool) -> Upgrader {
+pub fn upgrader(deflate: bool) -> Upgrader {
     let mut config = Config::builder().flush_policy(FlushPolicy::Batched);
     if deflate {
         config = config.deflate(DeflateConfig::new());
@@ -100,8 +103,8 @@ fn upgrader(deflate: bool) -> Upgrader {
 }
 
 /// Running event loops, one thread each, sharing one listener.
-struct EventLoops {
-    local_addr: std::net::SocketAddr,
+pub struct EventLoops {
+    pub local_addr: std::net::SocketAddr,
     threads: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     wakers: Vec<Arc<Waker>>,
@@ -109,13 +112,13 @@ struct EventLoops {
 
 /// Stops the loops from any thread (a signal handler's, say).
 #[derive(Clone)]
-struct Stopper {
+pub struct Stopper {
     stop: Arc<AtomicBool>,
     wakers: Vec<Arc<Waker>>,
 }
 
 impl Stopper {
-    fn stop(&self) {
+    pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
         for waker in &self.wakers {
             let _ = waker.wake();
@@ -125,7 +128,11 @@ impl Stopper {
 
 impl EventLoops {
     /// Starts `threads` loops accepting on `listener`.
-    fn start(listener: TcpListener, upgrader: Upgrader, threads: usize) -> io::Result<EventLoops> {
+    pub fn start(
+        listener: TcpListener,
+        upgrader: Upgrader,
+        threads: usize,
+    ) -> io::Result<EventLoops> {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         let upgrader = Arc::new(upgrader);
@@ -162,7 +169,7 @@ impl EventLoops {
         Ok(loops)
     }
 
-    fn stopper(&self) -> Stopper {
+    pub fn stopper(&self) -> Stopper {
         Stopper {
             stop: Arc::clone(&self.stop),
             wakers: self.wakers.clone(),
@@ -170,17 +177,17 @@ impl EventLoops {
     }
 
     /// Waits for the loops, which end once stopped and their connections closed.
-    fn join(self) {
+    pub fn join(self) {
         for thread in self.threads {
             let _ = thread.join();
         }
     }
 }
 
-/// One connection: its handshake, then the connection.
+/// One connection: its handshake, then the connection (boxed: a slot stays small).
 enum State {
-    Handshake(ServerHandshake<TcpStream>),
-    Open(Conn<TcpStream>),
+    Handshake(Box<ServerHandshake<TcpStream>>),
+    Open(Box<Conn<TcpStream>>),
 }
 
 struct Slot {
@@ -280,7 +287,7 @@ impl EventLoop {
                 continue;
             }
             let slot = Slot {
-                state: State::Handshake(self.upgrader.start(stream)),
+                state: State::Handshake(Box::new(self.upgrader.start(stream))),
                 fd,
                 registered: Interest::Read,
                 deadline: None,
@@ -302,7 +309,7 @@ impl EventLoop {
         };
         if let State::Handshake(handshake) = &mut slot.state {
             match handshake.resume(&self.upgrader) {
-                Ok(conn) => slot.state = State::Open(conn),
+                Ok(conn) => slot.state = State::Open(Box::new(conn)),
                 Err(e) if e.is_would_block() => {}
                 Err(_) => return self.remove(token),
             }
@@ -365,18 +372,13 @@ impl EventLoop {
 /// Echoes every message the socket has, then sends what is queued. A read that would block
 /// ends the turn; so does the end of the connection, which `interest` then reports.
 fn echo(conn: &mut Conn<TcpStream>) {
-    loop {
-        match conn.read_message() {
-            Ok(message) => {
-                // Queued if the socket is full: never refused, never blocking.
-                if conn
-                    .write_message(message.kind(), message.as_bytes())
-                    .is_err()
-                {
-                    break;
-                }
-            }
-            Err(_) => break,
+    while let Ok(message) = conn.read_message() {
+        // Queued if the socket is full: never refused, never blocking.
+        if conn
+            .write_message(message.kind(), message.as_bytes())
+            .is_err()
+        {
+            break;
         }
     }
     let _ = conn.flush();

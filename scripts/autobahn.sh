@@ -14,10 +14,14 @@
 # autobahntestsuite, under $WSIO_CACHE (default ~/.cache/wsio). Everything binds to
 # 127.0.0.1 and the suite's report web server stays off. Reports go to target/autobahn/.
 #
+# With AUTOBAHN_NONBLOCKING=1 the server is examples/echo_poll (mio event loops over
+# non-blocking sockets) and the client runs every case over a non-blocking socket.
+#
 # Environment:
 #   AUTOBAHN_CASES    cases to run (default "*")
 #   AUTOBAHN_EXCLUDE  cases to skip, space-separated (default: none)
 #   AUTOBAHN_TLS      1: over wss:// (default: ws://)
+#   AUTOBAHN_NONBLOCKING  1: the event-loop server and the non-blocking client
 set -euo pipefail
 
 mode=${1:-}
@@ -37,6 +41,11 @@ out=$root/target/autobahn/$mode
 if [ "$tls" = 1 ]; then
   scheme=wss
   out=$root/target/autobahn/$mode-tls
+fi
+nonblocking=${AUTOBAHN_NONBLOCKING:-0}
+if [ "$nonblocking" = 1 ]; then
+  if [ "$tls" = 1 ]; then echo "autobahn.sh: AUTOBAHN_NONBLOCKING=1 runs over ws:// only" >&2; exit 2; fi
+  out=$root/target/autobahn/$mode-nonblocking
 fi
 autobahn_version=25.10.1
 
@@ -148,8 +157,13 @@ set +f
 cd "$root"
 
 if [ "$mode" = server ]; then
-  cargo build --release --quiet --example autobahn_server
-  target/release/examples/autobahn_server --addr "127.0.0.1:$port" "${tls_server[@]}" >"$out/testee.log" 2>&1 &
+  if [ "$nonblocking" = 1 ]; then
+    cargo build --release --quiet --example echo_poll
+    target/release/examples/echo_poll --addr "127.0.0.1:$port" --deflate >"$out/testee.log" 2>&1 &
+  else
+    cargo build --release --quiet --example autobahn_server
+    target/release/examples/autobahn_server --addr "127.0.0.1:$port" "${tls_server[@]}" >"$out/testee.log" 2>&1 &
+  fi
   pids+=($!)
   wait_for_port "$port"
   cat >"$out/spec.json" <<SPEC
@@ -186,7 +200,9 @@ sys.exit(run())
 ' >wstest.log 2>&1) &
   pids+=($!)
   wait_for_port "$port"
-  timeout 1800 target/release/examples/autobahn_client --url "$scheme://localhost:$port" --agent wsio "${tls_client[@]}" \
+  client_mode=()
+  [ "$nonblocking" = 1 ] && client_mode=(--nonblocking)
+  timeout 1800 target/release/examples/autobahn_client --url "$scheme://localhost:$port" --agent wsio "${tls_client[@]}" "${client_mode[@]}" \
     >"$out/testee.log" 2>&1 || die "autobahn_client failed; see $out/testee.log"
 fi
 

@@ -71,7 +71,11 @@ impl<S: Read + Write> Conn<S> {
             ..
         } = info;
         let reader = Reader::new(role, config, leftover, deflate);
-        let out = Output::new(stream, Writer::new(role, config, deflate), ops, pace);
+        let mut writer = Writer::new(role, config, deflate);
+        if pace == Pace::NonBlocking {
+            writer.release_when_idle();
+        }
+        let out = Output::new(stream, writer, ops, pace);
         let link = Whole {
             out,
             close: CloseState::new(role, config.close_timeout()),

@@ -145,7 +145,19 @@ impl ReadBuf {
         }
         debug_assert!(self.end < self.data.len());
         let space = self.data.len() - self.end;
-        let n = wire.read(&mut self.data[self.end..])?;
+        let n = match wire.read(&mut self.data[self.end..]) {
+            Ok(n) => n,
+            Err(e @ ReadError::WouldBlock(_)) => {
+                // A non-blocking connection waits between reads for as long as its peer is
+                // quiet: an empty buffer is given back meanwhile (thousands of idle
+                // connections then hold none).
+                if self.end == 0 {
+                    self.data = Vec::new();
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         self.end += n;
         if n == space {
             self.size = (self.size * 2).min(MAX_READ_BUFFER.max(self.base));

@@ -134,6 +134,16 @@ enum Growth {
     Unbounded,
 }
 
+/// What becomes of the write buffer once everything in it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IdleBuffer {
+    /// Kept for the next message (a blocking connection writes again soon, on its own
+    /// thread).
+    Kept,
+    /// Given back (a non-blocking connection among thousands, most of them idle).
+    Released,
+}
+
 /// Whether the stream takes bytes during the current operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flow {
@@ -196,6 +206,8 @@ pub(crate) struct Writer {
     flow: Flow,
     /// A stream that would block took part of the queue's first frame.
     torn: bool,
+    /// Whether the buffer is kept while empty.
+    idle: IdleBuffer,
     /// The stream itself holds bytes (a TLS stream's records) that a flush that would have
     /// blocked did not get out.
     stream_unflushed: bool,
@@ -219,8 +231,14 @@ impl Writer {
             failed: None,
             flow: Flow::Open,
             torn: false,
+            idle: IdleBuffer::Kept,
             stream_unflushed: false,
         }
+    }
+
+    /// Gives the buffer back whenever everything in it is sent (non-blocking connections).
+    pub(crate) fn release_when_idle(&mut self) {
+        self.idle = IdleBuffer::Released;
     }
 
     /// The start of an operation: the stream is tried again.
@@ -979,7 +997,9 @@ impl Writer {
         if let Some(s) = self.slot() {
             self.set_slot(Some(s - written));
         }
-        if self.buf.is_empty() && self.buf.capacity() > 2 * self.size {
+        if self.buf.is_empty()
+            && (self.buf.capacity() > 2 * self.size || self.idle == IdleBuffer::Released)
+        {
             self.buf = Vec::new();
         }
         match result {

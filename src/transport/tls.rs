@@ -248,6 +248,17 @@ pub struct TlsStream<S> {
     /// them as a whole, however many transport calls it takes.
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    opening: Opening,
+}
+
+/// Who drives the TLS handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opening {
+    /// It is over (done by `accept` or `connect` before the stream was returned).
+    Done,
+    /// The stream's reads and writes carry it (a non-blocking transport): a read sends
+    /// what the session wants to send until the handshake is over and sent.
+    ByIo,
 }
 
 impl<S: Stream> TlsStream<S> {
@@ -271,6 +282,7 @@ impl<S: Stream> TlsStream<S> {
             incoming,
             read_timeout,
             write_timeout,
+            opening: Opening::Done,
         }
     }
 }
@@ -373,6 +385,28 @@ impl<S: Stream> TlsStream<S> {
         connect(io, config, host, None)
     }
 
+    /// As [`connect`](Self::connect), over a non-blocking transport: returns at once, and
+    /// the TLS handshake goes on in the stream's reads and writes, which return
+    /// `WouldBlock` while it waits (for [`Dialer::start`](crate::Dialer::start), whose
+    /// handshake timeout then covers TLS too).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] for a `host` that is not a valid server name.
+    pub fn connect_nonblocking(
+        io: S,
+        config: Arc<ClientConfig>,
+        host: &str,
+    ) -> Result<TlsStream<S>, Error> {
+        let name = ServerName::try_from(crate::http::unbracket(host))
+            .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
+            .to_owned();
+        let conn = ClientConnection::new(config, name).map_err(tls_error)?;
+        let mut stream = TlsStream::new(io, conn.into());
+        stream.opening = Opening::ByIo;
+        Ok(stream)
+    }
+
     /// Drives the handshake to its end, before `deadline` (which sets the transport's
     /// timeouts; without one they are left as they are). A failure says what went wrong.
     fn handshake(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
@@ -457,6 +491,9 @@ impl<S: Stream> Read for TlsStream<S> {
 impl<S: Stream> TlsStream<S> {
     fn read_within(&mut self, buf: &mut [u8], bound: &mut CallBound) -> io::Result<usize> {
         loop {
+            if self.opening == Opening::ByIo {
+                self.open(bound)?;
+            }
             match self.session.conn().reader().read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -474,6 +511,21 @@ impl<S: Stream> TlsStream<S> {
                 return conn.reader().read(buf);
             }
         }
+    }
+
+    /// The handshake carried by reads: sends what the session wants to send (a transport
+    /// that would block keeps it for the next call), until the handshake is over and
+    /// nothing of it is left to send.
+    fn open(&mut self, bound: &mut CallBound) -> io::Result<()> {
+        match self.send_all(bound) {
+            Err(e) if is_stall(&e) => return Ok(()),
+            sent => sent?,
+        }
+        let conn = self.session.conn();
+        if !conn.is_handshaking() && !conn.wants_write() {
+            self.opening = Opening::Done;
+        }
+        Ok(())
     }
 
     /// Puts plaintext into the session with `put` (which takes at most 64 KiB) and sends the
@@ -828,6 +880,21 @@ impl TlsAcceptor {
     /// [`HandshakeError::Eof`] when it ends first.
     pub fn accept<S: Stream>(&self, io: S) -> Result<TlsStream<S>, Error> {
         self.accept_before(io, None)
+    }
+
+    /// As [`accept`](Self::accept), over a non-blocking transport: returns at once, and the
+    /// TLS handshake goes on in the stream's reads and writes, which return `WouldBlock`
+    /// while it waits (for [`Upgrader::start`](crate::Upgrader::start), whose handshake
+    /// timeout then covers TLS too).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] if the server configuration is unusable.
+    pub fn accept_nonblocking<S: Stream>(&self, io: S) -> Result<TlsStream<S>, Error> {
+        let conn = ServerConnection::new(Arc::clone(&self.config)).map_err(tls_error)?;
+        let mut stream = TlsStream::new(io, conn.into());
+        stream.opening = Opening::ByIo;
+        Ok(stream)
     }
 
     /// The TLS handshake as a server over `io`, before `deadline`.
