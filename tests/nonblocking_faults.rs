@@ -6,6 +6,9 @@
 //! for every offset, what the peer receives and what the end under test reads are exactly
 //! those of a run without the fault. Both roles, with and without permessage-deflate.
 
+#[path = "support/nonblocking.rs"]
+mod nonblocking;
+
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::rc::Rc;
@@ -168,62 +171,15 @@ fn run(
     // Both handshakes, each resumed until done.
     let (mut conn, peer_conn) = match role {
         Role::Server => {
-            let mut us = upgrader.start(ours);
-            let mut them = dialer.start(tap, "ws://test/chat").unwrap();
-            let mut mine = None;
-            let mut peer = None;
-            for _ in 0..MAX_RETRIES {
-                if mine.is_none() {
-                    match us.resume(&upgrader) {
-                        Ok(conn) => mine = Some(conn),
-                        Err(e) if e.is_would_block() => {}
-                        Err(e) => panic!("server handshake: {e}"),
-                    }
-                }
-                if peer.is_none() {
-                    match them.resume() {
-                        Ok((conn, _)) => peer = Some(conn),
-                        Err(e) if e.is_would_block() => {}
-                        Err(e) => panic!("peer handshake: {e}"),
-                    }
-                }
-                if mine.is_some() && peer.is_some() {
-                    break;
-                }
-            }
-            (
-                mine.expect("handshake stuck"),
-                peer.expect("handshake stuck"),
-            )
+            let us = upgrader.start(ours);
+            let them = dialer.start(tap, "ws://test/chat").unwrap();
+            nonblocking::finish(&upgrader, us, them)
         }
         _ => {
-            let mut us = dialer.start(ours, "ws://test/chat").unwrap();
-            let mut them = upgrader.start(tap);
-            let mut mine = None;
-            let mut peer = None;
-            for _ in 0..MAX_RETRIES {
-                if mine.is_none() {
-                    match us.resume() {
-                        Ok((conn, _)) => mine = Some(conn),
-                        Err(e) if e.is_would_block() => {}
-                        Err(e) => panic!("client handshake: {e}"),
-                    }
-                }
-                if peer.is_none() {
-                    match them.resume(&upgrader) {
-                        Ok(conn) => peer = Some(conn),
-                        Err(e) if e.is_would_block() => {}
-                        Err(e) => panic!("peer handshake: {e}"),
-                    }
-                }
-                if mine.is_some() && peer.is_some() {
-                    break;
-                }
-            }
-            (
-                mine.expect("handshake stuck"),
-                peer.expect("handshake stuck"),
-            )
+            let us = dialer.start(ours, "ws://test/chat").unwrap();
+            let them = upgrader.start(tap);
+            let (peer, mine) = nonblocking::finish(&upgrader, them, us);
+            (mine, peer)
         }
     };
     assert_eq!(conn.compression().is_some(), deflate);
