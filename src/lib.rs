@@ -112,8 +112,8 @@
 //! A stream that returns `WouldBlock` (a non-blocking socket, or one with a timeout of its
 //! own that wsio did not set, as Unix sockets report it) loses nothing: a read returns
 //! [`Error::Io`] with that kind and resumes where it stopped when called again, in the
-//! middle of a frame too; a write returns it if nothing of its frames went out, and
-//! [`Error::Poisoned`] if part of a frame did.
+//! middle of a frame too; a write queues what the stream did not take, and a flush sends it
+//! later. An event loop drives such connections as the "Non-blocking" topic below says.
 //!
 //! # Servers
 //!
@@ -227,6 +227,116 @@
 //!   `IsWebSocketUpgrade` is [`is_websocket_upgrade`].
 //! - Concurrent writers are a compile error, not a run-time panic: one thread writes through
 //!   the [`WriteHalf`], any thread sends control frames and closes through a [`Handle`].
+//!
+//! # Non-blocking
+//!
+//! A thread per connection is the model wsio is built for. For thousands of mostly idle
+//! connections on a few threads, drive wsio from an event loop (mio, polling) over
+//! non-blocking streams: a `TcpStream` after `set_nonblocking(true)`, or TLS over one
+//! (`TlsAcceptor::accept_nonblocking`, `TlsStream::connect_nonblocking`, with a TLS
+//! feature). The server's handshake starts with [`Upgrader::start`], the client's with
+//! [`Dialer::start`]; each is resumed until it gives the connection, which is then in
+//! non-blocking mode. The rules:
+//!
+//! - **A call that would block returns `WouldBlock`, and nothing is lost.** It is an
+//!   [`Error::Io`] of kind `WouldBlock` ([`Error::is_would_block`]; through a
+//!   [`MessageReader`] or [`MessageWriter`], an `io::Error` of that kind). Make the same
+//!   call again when the stream is ready, and it resumes where it stopped: in the middle of
+//!   a handshake, a frame, a message or the closing handshake. Nothing is consumed by a
+//!   call that would block: there is no half-done handshake to take back out of an error.
+//! - **Writes never block and are never refused.** [`Conn::write_message`],
+//!   [`Conn::write_prepared`], pings, and a [`MessageWriter`]'s writes and
+//!   [`finish`](MessageWriter::finish) queue what the stream does not take, whole frames
+//!   and the middle of one alike; [`Conn::flush`] sends the queue and returns `WouldBlock`
+//!   until it is out. Pongs and the answer to a close go out with the next flush or read.
+//!   [`Conn::queued`] tells how much waits (a broadcast checks it to drop peers too slow
+//!   to keep up).
+//! - **Poll for [`Conn::interest`], until [`Conn::next_deadline`].** After each turn, the
+//!   connection says what it waits for: reading, writing what is queued, both, or nothing
+//!   (it is over: drop it). [`Conn::next_deadline`] is when to call it even if its stream
+//!   stays quiet: the keepalive's ping and pong timeout, a read deadline, the close
+//!   timeout, the write deadline of queued bytes ([`ServerHandshake::deadline`] and
+//!   [`ClientHandshake::deadline`] for the handshake timeout). wsio never sets a
+//!   non-blocking stream's timeouts: each call checks the clock, so a call at the deadline
+//!   sends the ping, ends a silent peer ([`Error::KeepaliveTimeout`]), ends a close the
+//!   peer did not answer, or fails a read ([`Error::Timeout`]).
+//! - **A turn reads until `WouldBlock`.** Edge-triggered pollers (mio) report a socket
+//!   once per change: read until a read would block, then flush. Above 64 KiB queued, the
+//!   connection stops reading (its interest is then writing only): a peer that sends
+//!   without reading our answers is not read either, and the queue stays bounded.
+//! - **The end is reported once it is sent.** [`Error::Closed`] comes when the closing
+//!   handshake is over and our close frame is out (until then the read returns
+//!   `WouldBlock`), so a loop that drops the connection at `Closed` drops nothing unsent.
+//!   [`Conn::close`] is resumed like any call; its close timeout counts from the first
+//!   call.
+//!
+//! One connection, as a client that echoes (the server with many connections, on two
+//! threads, is `examples/echo_poll.rs`):
+//!
+//! ```no_run
+//! use std::net::TcpStream;
+//! use std::os::fd::AsRawFd;
+//! use std::time::Instant;
+//!
+//! use mio::unix::SourceFd;
+//! use mio::{Events, Poll, Token};
+//! use wsio::{Dialer, Error, Interest};
+//!
+//! let stream = TcpStream::connect("127.0.0.1:9001")?;
+//! stream.set_nonblocking(true)?;
+//! let mut poll = Poll::new()?;
+//! let fd = stream.as_raw_fd();
+//! let both = mio::Interest::READABLE | mio::Interest::WRITABLE;
+//! poll.registry().register(&mut SourceFd(&fd), Token(0), both)?;
+//! let mut events = Events::with_capacity(8);
+//! let mut wait = |deadline: Option<Instant>| {
+//!     let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+//!     poll.poll(&mut events, timeout)
+//! };
+//!
+//! let mut handshake = Dialer::new().start(stream, "ws://127.0.0.1:9001/")?;
+//! let mut conn = loop {
+//!     match handshake.resume() {
+//!         Ok((conn, _response)) => break conn,
+//!         Err(e) if e.is_would_block() => wait(handshake.deadline())?,
+//!         Err(e) => return Err(e.into()),
+//!     }
+//! };
+//! conn.write_text("hello")?; // queued if the socket is full
+//! loop {
+//!     loop {
+//!         match conn.read_message() {
+//!             Ok(message) => conn.write_message(message.kind(), message.as_bytes())?,
+//!             Err(e) if e.is_would_block() => break,
+//!             Err(Error::Closed(status)) => {
+//!                 println!("closed: {status}");
+//!                 break;
+//!             }
+//!             Err(e) => return Err(e.into()),
+//!         }
+//!     }
+//!     match conn.flush() {
+//!         Err(e) if !e.is_would_block() && !matches!(e, Error::AlreadyClosed) => {
+//!             return Err(e.into());
+//!         }
+//!         _ => {}
+//!     }
+//!     if conn.interest() == Interest::Nothing {
+//!         break;
+//!     }
+//!     wait(conn.next_deadline())?;
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Not supported in non-blocking mode: [`Conn::split`] (one thread drives a connection;
+//! there is nothing to split), and streams from [`Conn::from_raw`] or
+//! [`Accepted::into_conn`] (they are blocking connections: reads and flushes still return
+//! `WouldBlock` from a non-blocking stream, but the keepalive and deadlines need the
+//! stream's timeouts). [`Server`] and the hub are thread-per-connection. A TLS session
+//! that must answer the peer while nothing is written (a TLS 1.3 key update) answers with
+//! the next write or flush. DNS and the TCP connect are the application's: `start` takes a
+//! connected stream.
 //!
 //! # Deadlines and keepalive
 //!
