@@ -211,8 +211,11 @@ impl<W: Write> ControlOut for WriteSide<'_, W> {
         let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
         let n = frame::encode_close(frame, &mut payload);
         let (writer, mut egress) = self.out.io();
-        writer
-            .write_control(&mut egress, OpCode::Close, &payload[..n])
-            .and_then(|()| writer.flush(&mut egress))
+        writer.write_control(&mut egress, OpCode::Close, &payload[..n])?;
+        match writer.flush(&mut egress) {
+            // A non-blocking stream: the close frame is queued, for the next flush or read.
+            Err(e) if e.is_would_block() => Ok(()),
+            flushed => flushed,
+        }
     }
 }

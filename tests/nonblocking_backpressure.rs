@@ -53,3 +53,37 @@ fn pings_from_a_peer_that_does_not_read_stop_the_reading_not_the_memory() {
     assert_eq!(server.queued(), 0);
     assert_eq!(server.interest(), Interest::Read);
 }
+
+#[test]
+fn a_close_behind_a_full_socket_waits_its_turn() {
+    let quiet = || Config::builder().keepalive(None).build();
+    let (mut server, mut client) = nonblocking::pair(quiet(), quiet());
+    client.get_mut().set_capacity(16);
+    server.write_binary(&[1; 1000]).unwrap();
+    // The close frame queues behind the message: the close waits, and fails nothing.
+    for _ in 0..3 {
+        let e = server.close(wsio::CloseCode::NORMAL, "bye").unwrap_err();
+        assert!(e.is_would_block(), "{e}");
+    }
+    assert!(server.interest().is_writable());
+    let mut got = None;
+    for _ in 0..10_000 {
+        match client.read_message() {
+            Ok(message) => got = Some(message),
+            Err(e) if e.is_would_block() => {}
+            Err(wsio::Error::Closed(_)) => {}
+            Err(e) => panic!("client: {e}"),
+        }
+        let _ = client.flush();
+        match server.close(wsio::CloseCode::NORMAL, "bye") {
+            Ok(status) => {
+                assert_eq!(status.code, wsio::CloseCode::NORMAL);
+                assert_eq!(got, Some(wsio::Message::Binary(vec![1; 1000])));
+                assert_eq!(server.interest(), Interest::Nothing);
+                return;
+            }
+            Err(e) => assert!(e.is_would_block(), "{e}"),
+        }
+    }
+    panic!("the close never ended");
+}
