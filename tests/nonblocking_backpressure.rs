@@ -38,7 +38,11 @@ fn pings_from_a_peer_that_does_not_read_stop_the_reading_not_the_memory() {
     );
     assert_eq!(server.interest(), Interest::Write);
     assert!(server.read_message().unwrap_err().is_would_block());
-    assert_eq!(server.queued(), queued, "a read while over the mark reads nothing");
+    assert_eq!(
+        server.queued(),
+        queued,
+        "a read while over the mark reads nothing"
+    );
 
     // The client reads again: every ping is answered, once.
     for _ in 0..10_000 {

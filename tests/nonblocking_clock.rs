@@ -22,7 +22,10 @@ fn with(build: impl FnOnce(wsio::ConfigBuilder) -> wsio::ConfigBuilder) -> Confi
 fn sleep_until(deadline: Option<Instant>, within: Duration) {
     let deadline = deadline.expect("a deadline");
     let left = deadline.saturating_duration_since(Instant::now());
-    assert!(left <= within, "deadline {left:?} away, expected within {within:?}");
+    assert!(
+        left <= within,
+        "deadline {left:?} away, expected within {within:?}"
+    );
     std::thread::sleep(left + Duration::from_millis(5));
 }
 
@@ -36,7 +39,10 @@ fn the_keepalive_pings_at_its_deadline_and_ends_a_silent_peer() {
     // The ping went out; the client never reads it.
     assert_eq!(client.get_ref().available(), 2, "an empty ping frame");
     sleep_until(server.next_deadline(), Duration::from_millis(300));
-    assert!(matches!(server.read_message(), Err(Error::KeepaliveTimeout)));
+    assert!(matches!(
+        server.read_message(),
+        Err(Error::KeepaliveTimeout)
+    ));
     assert_eq!(server.interest(), Interest::Nothing);
 }
 

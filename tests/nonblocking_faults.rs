@@ -153,12 +153,30 @@ fn run(
     closer: Closer,
     fault: Option<(Direction, u64)>,
 ) -> (Transcript, u64, u64) {
+    run_over(role, deflate, closer, fault, None)
+}
+
+/// As [`run`]; with `squeeze`, both directions hold at most that many bytes in flight and
+/// every read of the end under test brings at most 13: everything would-blocks, again and
+/// again.
+fn run_over(
+    role: Role,
+    deflate: bool,
+    closer: Closer,
+    fault: Option<(Direction, u64)>,
+    squeeze: Option<usize>,
+) -> (Transcript, u64, u64) {
     let (mut ours, theirs) = pipe();
     ours.set_nonblocking(true);
     let mut theirs = theirs;
     theirs.set_nonblocking(true);
     if let Some((direction, offset)) = fault {
         ours.inject(direction, offset, Fault::Error(io::ErrorKind::WouldBlock));
+    }
+    if let Some(bytes) = squeeze {
+        ours.set_capacity(bytes);
+        theirs.set_capacity(bytes);
+        ours.set_max_read(13);
     }
     let seen = Rc::new(RefCell::new(Vec::new()));
     let tap = Tap {
@@ -382,4 +400,30 @@ fn client_deflate_closing_first() {
 #[test]
 fn client_deflate_peer_closes() {
     every_offset(Role::Client, true, Closer::Peer);
+}
+
+/// Sockets that hold a few bytes: every call of both ends would-blocks many times.
+fn squeezed(role: Role, deflate: bool) {
+    for closer in [Closer::Us, Closer::Peer] {
+        let (expected, _, _) = run(role, deflate, closer, None);
+        for bytes in [1, 7, 100, 600] {
+            let (got, _, _) = run_over(role, deflate, closer, None, Some(bytes));
+            assert_eq!(
+                got, expected,
+                "{role:?} deflate={deflate} {closer:?}: {bytes}-byte sockets"
+            );
+        }
+    }
+}
+
+#[test]
+fn server_over_tiny_sockets() {
+    squeezed(Role::Server, false);
+    squeezed(Role::Server, true);
+}
+
+#[test]
+fn client_over_tiny_sockets() {
+    squeezed(Role::Client, false);
+    squeezed(Role::Client, true);
 }
