@@ -195,7 +195,7 @@ struct Slot {
     fd: RawFd,
     /// The interest registered with the poller.
     registered: Interest,
-    /// The deadline in the loop's timers.
+    /// The moment in the loop's timers: no later than the connection's next deadline.
     deadline: Option<Instant>,
 }
 
@@ -346,7 +346,15 @@ impl EventLoop {
             }
             slot.registered = interest;
         }
-        if deadline != slot.deadline {
+        // The timer is moved only when the connection needs it earlier: the keepalive's
+        // moment moves with every message, and a timer that fires early costs one call
+        // (which then sets the timer anew), far less than moving it each time.
+        let earlier = match (deadline, slot.deadline) {
+            (Some(new), Some(old)) => new < old,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if earlier {
             if let Some(old) = slot.deadline {
                 self.timers.remove(&(old, token));
             }
