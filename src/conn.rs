@@ -73,7 +73,7 @@ impl<S: Read + Write> Conn<S> {
         let reader = Reader::new(role, config, leftover, deflate);
         let mut writer = Writer::new(role, config, deflate);
         if pace == Pace::NonBlocking {
-            writer.release_when_idle();
+            writer.set_nonblocking();
         }
         let out = Output::new(stream, writer, ops, pace);
         let link = Whole {
@@ -156,7 +156,7 @@ impl<S: Read + Write> Conn<S> {
     /// browser's WebSocket). An application that writes more than it reads (a broadcast)
     /// checks it to find peers too slow to keep up.
     pub fn queued(&self) -> usize {
-        self.side.link().out.writer.queued()
+        self.side.link().out.queued()
     }
 
     /// Whether the connection runs over a non-blocking stream (made by

@@ -99,7 +99,7 @@ impl<S: Read + Write> Link for Whole<S> {
     }
 
     fn before_read(&mut self) -> Result<(), ReadError> {
-        if !self.out.writer.has_pending() {
+        if !self.out.writer.has_pending() && self.out.stream_unsent() == 0 {
             return Ok(());
         }
         // Only a write deadline stops the read. If the write side is dead, the read side may
@@ -111,7 +111,7 @@ impl<S: Read + Write> Link for Whole<S> {
         // not read our answers).
         match self.write_side(|w| w.flush()) {
             Err(crate::Error::Timeout) => Err(ReadError::WriteTimedOut),
-            Err(e) if e.is_would_block() && self.out.writer.queued() > QUEUE_HIGH_WATER => {
+            Err(e) if e.is_would_block() && self.out.queued() > QUEUE_HIGH_WATER => {
                 Err(ReadError::WouldBlock(std::io::ErrorKind::WouldBlock.into()))
             }
             _ => Ok(()),

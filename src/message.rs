@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use crate::error::{InvalidInput, Result};
+use crate::error::{Error, InvalidInput, Result};
 use crate::proto::MessageKind;
 use crate::reader::{Reader, Wire};
 
@@ -107,7 +107,12 @@ impl<'a> MessageReader<'a> {
 
 impl Read for MessageReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.reader.read(self.wire, buf).map_err(io::Error::from)
+        let read = self.reader.read(self.wire, buf);
+        // Over a non-blocking stream, the reader may be dropped at `WouldBlock`: the next
+        // `next_reader` then continues this message.
+        self.reader
+            .set_interrupted(read.as_ref().is_err_and(Error::is_would_block));
+        read.map_err(io::Error::from)
     }
 }
 

@@ -99,6 +99,21 @@ impl<W> Output<W> {
         )
     }
 
+    /// Bytes the stream holds unsent (a TLS stream's records).
+    pub(crate) fn stream_unsent(&self) -> usize {
+        self.ops.map_or(0, |ops| ops.unsent(&self.stream))
+    }
+
+    /// Bytes queued for sending, in the writer and in the stream.
+    pub(crate) fn queued(&self) -> usize {
+        self.writer.queued() + self.stream_unsent()
+    }
+
+    /// Whether bytes wait to be sent that can still go.
+    pub(crate) fn must_send(&self) -> bool {
+        self.writer.check().is_ok() && (self.writer.has_pending() || self.stream_unsent() > 0)
+    }
+
     /// Whether the stream says this end is going away.
     pub(crate) fn is_going_away(&self) -> bool {
         self.ops.is_some_and(|ops| ops.is_going_away(&self.stream))
@@ -120,7 +135,7 @@ impl<W: Write> Output<W> {
         if self.shutdown == Shutdown::Done {
             return;
         }
-        if self.writer.check().is_ok() && self.writer.has_pending() {
+        if self.pace == Pace::NonBlocking && self.must_send() {
             self.shutdown = Shutdown::WhenSent;
             return;
         }

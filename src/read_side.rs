@@ -23,9 +23,10 @@ use crate::writer::QUEUE_HIGH_WATER;
 pub(crate) struct ReadSide<L> {
     reader: Reader,
     port: Port<L>,
-    /// The closing handshake ended while our close frame was still queued (a non-blocking
-    /// stream): reads report the end once it is sent.
-    ending: Option<CloseStatus>,
+    /// The connection ended (the closing handshake, or a failure that sent a close frame)
+    /// while bytes were still queued (a non-blocking stream): reads report the end once
+    /// they are sent.
+    ending: Option<Error>,
 }
 
 /// What the [`Reader`] sees as its [`Wire`]: the link, the handlers and the read timer.
@@ -56,7 +57,18 @@ impl<L: Link> ControlOut for LinkControl<'_, L> {
 
 impl<L: Link> Wire for Port<L> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ReadError> {
-        self.link.before_read()?;
+        if let Err(e) = self.link.before_read() {
+            // Not reading (too much is queued), but time goes on: a deadline or the
+            // keepalive may be due.
+            if let ReadError::WouldBlock(_) = e {
+                match self.timer.check_clock() {
+                    Some(Attempt::Done(result)) => return result,
+                    Some(Attempt::Ping) => self.link.keepalive_ping(),
+                    Some(Attempt::Retry) | None => {}
+                }
+            }
+            return Err(e);
+        }
         loop {
             let (stream, ops) = self.link.source();
             // This end going away ends the connection at the next read; a read that brings
@@ -147,6 +159,9 @@ impl<L: Link> ReadSide<L> {
 
     pub(crate) fn next_reader(&mut self) -> Result<(MessageKind, MessageReader<'_>)> {
         self.resume_ending()?;
+        if let Some(kind) = self.reader.take_interrupted() {
+            return Ok((kind, MessageReader::new(&mut self.reader, &mut self.port)));
+        }
         let kind = self.reader.next_message(&mut self.port);
         let kind = self.hold_ending(kind)?;
         Ok((kind, MessageReader::new(&mut self.reader, &mut self.port)))
@@ -184,16 +199,27 @@ impl<L: Link> ReadSide<L> {
         self.hold_ending(read)
     }
 
-    /// The closing handshake is over; if our close frame is still queued (a non-blocking
-    /// stream), the end is reported once it is sent, so that a loop that drops the
-    /// connection at [`Error::Closed`] never drops the frame with it.
+    /// The connection is over for reading ([`Error::Closed`], or a failure that sent a
+    /// close frame); if bytes are still queued (a non-blocking stream: our close frame),
+    /// the end is reported once they are sent (or could not be, within the close timeout),
+    /// so that a loop that drops the connection at its end never drops the frame with it.
     fn hold_ending<T>(&mut self, result: Result<T>) -> Result<T> {
         match result {
-            Err(Error::Closed(status)) if self.port.link.write_side(|w| w.must_send()) => {
-                Err(self.report_end(status))
+            Err(e)
+                if sent_a_close(&e)
+                    && self.reading_over()
+                    && self.port.link.write_side(|w| w.must_send()) =>
+            {
+                Err(self.report_end(e))
             }
             result => result,
         }
+    }
+
+    /// Whether nothing more will be read: the reader failed, or the closing handshake is
+    /// over.
+    fn reading_over(&self) -> bool {
+        self.reader.has_failed() || matches!(self.port.link.close_state().phase(), Phase::Closed(_))
     }
 
     /// A held end: reported once what it waits for is sent.
@@ -206,13 +232,13 @@ impl<L: Link> ReadSide<L> {
 
     /// Sends what the end of the connection waits for: `WouldBlock` (the end held) until
     /// it is out or can never be, then the end.
-    fn report_end(&mut self, status: CloseStatus) -> Error {
+    fn report_end(&mut self, end: Error) -> Error {
         match self.port.link.write_side(|w| w.flush()) {
             Err(e) if e.is_would_block() => {
-                self.ending = Some(status);
+                self.ending = Some(end);
                 e
             }
-            _ => Error::Closed(status),
+            _ => end,
         }
     }
 
@@ -235,8 +261,9 @@ impl<L: Link> ReadSide<L> {
         crate::frame::check_close(code, reason)?;
         match self.resume_ending() {
             Err(Error::Closed(status)) => return Ok(status),
-            Err(e) => return Err(e),
-            Ok(()) => {}
+            Err(e) if e.is_would_block() => return Err(e),
+            // Another end (a failure): what the closing handshake's state says, below.
+            Err(_) | Ok(()) => {}
         }
         match self.port.link.close_state().phase() {
             Phase::Closed(status) => return Ok(status.clone()),
@@ -292,6 +319,19 @@ impl<L: Link> ReadSide<L> {
     }
 }
 
+/// Whether a read that ended the connection queued a close frame of ours (the answer to
+/// the peer's, or the code of a failure), whose sending is bounded by the close timeout.
+fn sent_a_close(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Closed(_)
+            | Error::Protocol(_)
+            | Error::Capacity(_)
+            | Error::KeepaliveTimeout
+            | Error::GoingAway
+    )
+}
+
 /// The error for a deadline on a stream wsio cannot time out.
 pub(crate) fn unsupported() -> Error {
     Error::Io(std::io::Error::new(
@@ -310,13 +350,9 @@ impl<S: std::io::Read + std::io::Write> ReadSide<Whole<S>> {
     /// or so much is queued that reading more would only queue more.
     pub(crate) fn interest(&self) -> Interest {
         let out = &self.port.link.out;
-        let sending = out.writer.check().is_ok();
-        let write = sending && out.writer.has_pending();
-        let backlog = sending && out.writer.queued() > QUEUE_HIGH_WATER;
-        let read = self.ending.is_none()
-            && !self.reader.has_failed()
-            && !matches!(self.port.link.close.phase(), Phase::Closed(_))
-            && !backlog;
+        let write = out.must_send();
+        let backlog = write && out.queued() > QUEUE_HIGH_WATER;
+        let read = self.ending.is_none() && !self.reading_over() && !backlog;
         Interest::of(read, write)
     }
 
@@ -329,10 +365,9 @@ impl<S: std::io::Read + std::io::Write> ReadSide<Whole<S>> {
             .is_writable()
             .then_some(self.port.link.out.write_deadline)
             .flatten();
-        let read = interest
-            .is_readable()
-            .then(|| self.port.timer.next_deadline())
-            .flatten();
+        // Reading may wait for the queue to go down; its time goes on meanwhile.
+        let reading = self.ending.is_none() && !self.reading_over();
+        let read = reading.then(|| self.port.timer.next_deadline()).flatten();
         match (read, write) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -223,6 +223,9 @@ pub(crate) struct Reader {
     /// stream that would block): the message's kind and what was read of it, for the next
     /// whole-message read to continue.
     pending: Option<(MessageKind, Vec<u8>)>,
+    /// A streamed read ([`MessageReader`](crate::MessageReader)) stopped in the middle of
+    /// its message at a stream that would block: the next `next_reader` continues it.
+    interrupted: bool,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
 }
@@ -244,6 +247,7 @@ impl Reader {
             inflater: deflate.map(|params| params.inflater(role)),
             unmasked: 0,
             pending: None,
+            interrupted: false,
             failed: None,
         }
     }
@@ -261,10 +265,12 @@ impl Reader {
         expect: Option<MessageKind>,
     ) -> Result<MessageKind> {
         let (kind, filled) = match self.pending.take() {
+            // Moved, not copied: a message that arrives a little at a time over a
+            // non-blocking stream costs linear work however often the read would block.
             Some((kind, data)) => {
-                out.clear();
-                out.extend_from_slice(&data);
-                (kind, data.len())
+                let filled = data.len();
+                *out = data;
+                (kind, filled)
             }
             // `out`'s old contents are scratch space, overwritten and then cut off.
             None => match self.next_message(wire) {
@@ -283,7 +289,7 @@ impl Reader {
         match self.read_to_end(wire, out, filled, limit) {
             Ok(()) => Ok(kind),
             Err(e) if e.is_resumable() && self.message.is_some() => {
-                self.pending = Some((kind, out.clone()));
+                self.pending = Some((kind, std::mem::take(out)));
                 Err(e)
             }
             Err(e) => Err(e),
@@ -296,17 +302,21 @@ impl Reader {
         wire: &mut W,
         dst: &mut [u8],
     ) -> Result<usize> {
-        let (kind, mut filled) = match self.pending.take() {
-            Some((kind, data)) if data.len() <= dst.len() => {
+        let (kind, mut filled) = match &self.pending {
+            Some((_, data)) if data.len() <= dst.len() => {
+                // Resumed: the rest is read as a whole message is (the part read so far is
+                // moved, not copied, at each call), then copied once.
+                let mut data = Vec::new();
+                self.read_whole(wire, &mut data, dst.len(), Some(MessageKind::Binary))?;
                 dst[..data.len()].copy_from_slice(&data);
-                (kind, data.len())
+                return Ok(data.len());
             }
             Some((_, data)) => {
                 // Repeated with a smaller buffer than the part already read.
+                let limit = dst.len().min(data.len());
+                self.pending = None;
                 self.discard(wire)?;
-                return Err(Error::MessageTooLong {
-                    limit: dst.len().min(data.len()),
-                });
+                return Err(Error::MessageTooLong { limit });
             }
             None => (self.next_message(wire)?, 0),
         };
@@ -345,6 +355,20 @@ impl Reader {
         self.max_message_size = bytes;
     }
 
+    /// A streamed read of the current message stopped at a stream that would block (or
+    /// went on, `false`).
+    pub(crate) fn set_interrupted(&mut self, interrupted: bool) {
+        self.interrupted = interrupted && self.message.is_some();
+    }
+
+    /// The kind of the message a streamed read stopped in, to continue it.
+    pub(crate) fn take_interrupted(&mut self) -> Option<MessageKind> {
+        if !std::mem::take(&mut self.interrupted) {
+            return None;
+        }
+        self.message.as_ref().map(|m| m.kind)
+    }
+
     /// Whether the reader has failed for good (nothing more can be read).
     pub(crate) fn has_failed(&self) -> bool {
         self.failed.is_some()
@@ -378,6 +402,7 @@ impl Reader {
         self.check(wire)?;
         // A timed-out whole-message read left this behind; the message is being skipped.
         self.pending = None;
+        self.interrupted = false;
         while self.message.is_some() {
             self.discard(wire)?;
         }
@@ -449,12 +474,18 @@ impl Reader {
                 // Expose room for the next read: up to what the frame still declares, at
                 // most 64 KiB (or what has arrived) ahead of the bytes actually here.
                 let remaining = self.frame_remaining();
-                let step = match remaining {
+                let mut step = match remaining {
                     0 => 1024,
                     r => r.min(filled.max(64 << 10) as u64) as usize,
                 }
                 .min(limit - filled);
-                if out.capacity() < filled + step {
+                let spare = out.capacity() - filled;
+                if spare >= step.min(64 << 10) {
+                    // Room enough already: read into it. (A message that arrives a little
+                    // per call, over a non-blocking stream, would otherwise grow the buffer
+                    // a little per call.)
+                    step = step.min(spare);
+                } else {
                     // Grow geometrically in what has arrived (amortized, so a message of
                     // many tiny fragments is linear), never past the current frame's end.
                     let frame_end = usize::try_from(remaining).unwrap_or(usize::MAX).max(step);

@@ -81,6 +81,14 @@ pub trait Stream: Read + Write {
     fn is_going_away(&self) -> bool {
         false
     }
+
+    /// Bytes written to the stream that it holds unsent (a TLS stream's records, which a
+    /// non-blocking transport did not take): a flush sends them, and over a non-blocking
+    /// stream wsio reports them in [`Conn::interest`](crate::Conn::interest) and
+    /// [`Conn::queued`](crate::Conn::queued). The default: none.
+    fn unsent(&self) -> usize {
+        0
+    }
 }
 
 fn no_address() -> io::Error {
@@ -161,6 +169,9 @@ macro_rules! forward_stream {
             fn is_going_away(&self) -> bool {
                 (**self).is_going_away()
             }
+            fn unsent(&self) -> usize {
+                (**self).unsent()
+            }
         }
     )+};
 }
@@ -179,6 +190,7 @@ pub(crate) struct StreamOps<S> {
     set_write_timeout: fn(&mut S, Option<Duration>) -> io::Result<()>,
     shutdown: fn(&mut S) -> io::Result<()>,
     is_going_away: fn(&S) -> bool,
+    unsent: fn(&S) -> usize,
 }
 
 impl<S> Clone for StreamOps<S> {
@@ -196,6 +208,7 @@ impl<S: Stream> StreamOps<S> {
             set_write_timeout: S::set_write_timeout,
             shutdown: S::shutdown,
             is_going_away: S::is_going_away,
+            unsent: S::unsent,
         }
     }
 }
@@ -212,6 +225,9 @@ impl<S> StreamOps<S> {
     }
     pub(crate) fn is_going_away(&self, s: &S) -> bool {
         (self.is_going_away)(s)
+    }
+    pub(crate) fn unsent(&self, s: &S) -> usize {
+        (self.unsent)(s)
     }
 }
 

@@ -101,6 +101,29 @@ impl ReadTimer {
         })
     }
 
+    /// Over a non-blocking stream with nothing to read now: what the clock says, if
+    /// anything is due (a deadline passed, the keepalive's ping, a peer silent past the
+    /// pong timeout). `None` over a blocking stream, whose timeouts keep time.
+    pub(crate) fn check_clock(&mut self) -> Option<Attempt> {
+        if self.pace == Pace::Blocking {
+            return None;
+        }
+        let now = Instant::now();
+        if self.hard_deadline().is_some_and(|d| d <= now) {
+            return Some(Attempt::Done(Err(ReadError::TimedOut)));
+        }
+        match (self.keepalive_due(), self.silence) {
+            (Some(due), Silence::Listening) if due <= now => {
+                self.silence = Silence::Pinged;
+                Some(Attempt::Ping)
+            }
+            (Some(due), Silence::Pinged) if due <= now => {
+                Some(Attempt::Done(Err(ReadError::PeerSilent)))
+            }
+            _ => None,
+        }
+    }
+
     /// One read of a non-blocking stream: when it would block, the clock decides whether a
     /// deadline passed or the keepalive is due.
     fn attempt_polled<S: Read>(&mut self, stream: &mut S, buf: &mut [u8]) -> Attempt {
@@ -113,22 +136,9 @@ impl ReadTimer {
                 Attempt::Done(Ok(n))
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Attempt::Retry,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                let now = Instant::now();
-                if self.hard_deadline().is_some_and(|d| d <= now) {
-                    return Attempt::Done(Err(ReadError::TimedOut));
-                }
-                match (self.keepalive_due(), self.silence) {
-                    (Some(due), Silence::Listening) if due <= now => {
-                        self.silence = Silence::Pinged;
-                        Attempt::Ping
-                    }
-                    (Some(due), Silence::Pinged) if due <= now => {
-                        Attempt::Done(Err(ReadError::PeerSilent))
-                    }
-                    _ => Attempt::Done(Err(ReadError::WouldBlock(e))),
-                }
-            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self
+                .check_clock()
+                .unwrap_or(Attempt::Done(Err(ReadError::WouldBlock(e)))),
             Err(e) => Attempt::Done(Err(ReadError::Io(e))),
         }
     }

@@ -15,6 +15,7 @@ use crate::prepared::PreparedMessage;
 use crate::proto::{
     CloseCode, CloseFrame, CloseStatus, Initiator, MAX_CONTROL_PAYLOAD, MessageKind, OpCode, Role,
 };
+use crate::stream::Pace;
 
 /// The write side of one connection, for the length of one operation.
 pub(crate) struct WriteSide<'a, W> {
@@ -71,7 +72,7 @@ impl<'a, W: Write> WriteSide<'a, W> {
     /// queued (that close frame, on a non-blocking stream) is sent, and the stream is then
     /// shut down if the closing handshake is over.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        if self.close.is_open() || !self.out.writer.has_pending() {
+        if self.close.is_open() || !self.out.must_send() {
             self.check_open()?;
         }
         let (writer, mut egress) = self.out.io();
@@ -82,7 +83,7 @@ impl<'a, W: Write> WriteSide<'a, W> {
 
     /// Whether bytes wait to be sent (a non-blocking stream's queue) that can still go.
     pub(crate) fn must_send(&self) -> bool {
-        self.out.writer.check().is_ok() && self.out.writer.has_pending()
+        self.out.must_send()
     }
 
     /// Starts a streamed message.
@@ -213,8 +214,9 @@ impl<W: Write> ControlOut for WriteSide<'_, W> {
         let (writer, mut egress) = self.out.io();
         writer.write_control(&mut egress, OpCode::Close, &payload[..n])?;
         match writer.flush(&mut egress) {
-            // A non-blocking stream: the close frame is queued, for the next flush or read.
-            Err(e) if e.is_would_block() => Ok(()),
+            // A non-blocking connection: the close frame is queued, for the next flush or
+            // read.
+            Err(e) if e.is_would_block() && self.out.pace == Pace::NonBlocking => Ok(()),
             flushed => flushed,
         }
     }

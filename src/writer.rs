@@ -134,14 +134,18 @@ enum Growth {
     Unbounded,
 }
 
-/// What becomes of the write buffer once everything in it is sent.
+/// Whether the writer's connection is driven by an event loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum IdleBuffer {
-    /// Kept for the next message (a blocking connection writes again soon, on its own
-    /// thread).
-    Kept,
-    /// Given back (a non-blocking connection among thousands, most of them idle).
-    Released,
+enum Mode {
+    /// A blocking connection. A stream that would block anyway (its own timeout, as Unix
+    /// sockets report it, or a non-blocking stream under `Conn::from_raw`) stops the
+    /// operation: harmless before any byte went out, poisoning after. The buffer is kept
+    /// while empty: the connection's thread writes again soon.
+    Blocking,
+    /// A non-blocking connection. A stream that would block queues the rest of the
+    /// operation; the buffer is given back once empty (most of thousands of connections are
+    /// idle); a write deadline that passes with bytes queued fails the writer.
+    NonBlocking,
 }
 
 /// Whether the stream takes bytes during the current operation.
@@ -204,10 +208,7 @@ pub(crate) struct Writer {
     failed: Option<Sticky>,
     /// Whether the current operation may still write to the stream.
     flow: Flow,
-    /// A stream that would block took part of the queue's first frame.
-    torn: bool,
-    /// Whether the buffer is kept while empty.
-    idle: IdleBuffer,
+    mode: Mode,
     /// The stream itself holds bytes (a TLS stream's records) that a flush that would have
     /// blocked did not get out.
     stream_unflushed: bool,
@@ -230,15 +231,14 @@ impl Writer {
             progress: 0,
             failed: None,
             flow: Flow::Open,
-            torn: false,
-            idle: IdleBuffer::Kept,
+            mode: Mode::Blocking,
             stream_unflushed: false,
         }
     }
 
-    /// Gives the buffer back whenever everything in it is sent (non-blocking connections).
-    pub(crate) fn release_when_idle(&mut self) {
-        self.idle = IdleBuffer::Released;
+    /// Makes this the writer of a non-blocking connection (see [`Mode::NonBlocking`]).
+    pub(crate) fn set_nonblocking(&mut self) {
+        self.mode = Mode::NonBlocking;
     }
 
     /// The start of an operation: the stream is tried again.
@@ -257,13 +257,16 @@ impl Writer {
             Err(Stop::Failed(e)) => return Err(e),
             Err(Stop::Stalled(stall)) => stall,
         };
-        if stall == Stall::WouldBlock {
+        if stall == Stall::WouldBlock && self.mode == Mode::NonBlocking {
             // Only a flush stops for a stream that would block; what it did not send stays
             // queued, nothing is lost.
             return Err(Error::Io(io::ErrorKind::WouldBlock.into()));
         }
+        // Non-blocking, a deadline that passes with bytes queued fails the writer: they were
+        // accepted, and cannot all go out in time.
+        let queue_missed = self.mode == Mode::NonBlocking && self.complete_end() > 0;
         let harmless = progress == 0
-            && !self.queued_mid_frame()
+            && !queue_missed
             && match undo {
                 Undo::DropFrom(mark) => {
                     self.buf.truncate(mark);
@@ -272,12 +275,18 @@ impl Writer {
                 Undo::Nothing => true,
                 Undo::Impossible => false,
             };
-        if harmless {
-            return Err(Error::Timeout);
+        match (harmless, stall) {
+            (true, Stall::TimedOut) => Err(Error::Timeout),
+            (true, Stall::WouldBlock) => Err(Error::Io(io::ErrorKind::WouldBlock.into())),
+            (false, stall) => {
+                let poison = match stall {
+                    Stall::TimedOut => Poison::WriteTimeoutMidFrame,
+                    Stall::WouldBlock => Poison::WriteWouldBlockMidFrame,
+                };
+                self.failed = Some(Sticky::Poisoned(poison));
+                Err(Error::Poisoned(poison))
+            }
         }
-        let poison = Poison::WriteTimeoutMidFrame;
-        self.failed = Some(Sticky::Poisoned(poison));
-        Err(Error::Poisoned(poison))
     }
 
     /// Turns compression of the following messages on or off (when negotiated).
@@ -314,12 +323,6 @@ impl Writer {
     /// How many bytes of complete frames wait in the buffer.
     pub(crate) fn queued(&self) -> usize {
         self.complete_end()
-    }
-
-    /// Whether the stream stopped taking bytes in the middle of a frame that is still
-    /// queued: after a stream that would block, the queue's front may be any byte.
-    fn queued_mid_frame(&self) -> bool {
-        self.torn && self.complete_end() > 0
     }
 
     /// The end of the complete frames in the buffer.
@@ -475,7 +478,7 @@ impl Writer {
                 self.stream_unflushed = false;
                 Ok(())
             }
-            Err(WriteError::Stalled(Stall::WouldBlock)) => {
+            Err(WriteError::Stalled(Stall::WouldBlock)) if self.mode == Mode::NonBlocking => {
                 self.stream_unflushed = true;
                 self.flow = Flow::Blocked;
                 Err(Stop::Stalled(Stall::WouldBlock))
@@ -903,7 +906,9 @@ impl Writer {
                         self.buf.clear();
                         Ok(())
                     }
-                    Err(WriteError::Stalled(Stall::WouldBlock)) => {
+                    Err(WriteError::Stalled(Stall::WouldBlock))
+                        if self.mode == Mode::NonBlocking =>
+                    {
                         // Queue what did not go out: the rest of the buffer, then of the
                         // header, then of the payload.
                         let mut skip = written;
@@ -913,7 +918,6 @@ impl Writer {
                         let from_header = skip.min(header.len());
                         self.buf.extend_from_slice(&header[from_header..]);
                         self.buf.extend_from_slice(&payload[skip - from_header..]);
-                        self.torn |= written > 0;
                         self.flow = Flow::Blocked;
                         Ok(())
                     }
@@ -962,7 +966,7 @@ impl Writer {
         if self.policy == FlushPolicy::Immediate {
             match self.flush_inner(w) {
                 // Queued: the next flush sends it.
-                Err(Stop::Stalled(Stall::WouldBlock)) => {}
+                Err(Stop::Stalled(Stall::WouldBlock)) if self.mode == Mode::NonBlocking => {}
                 other => other?,
             }
         } else if self.buf.len() >= self.size {
@@ -991,21 +995,17 @@ impl Writer {
         };
         self.buf.drain(..written);
         self.progress += written;
-        if self.complete_end() == 0 {
-            self.torn = false;
-        }
         if let Some(s) = self.slot() {
             self.set_slot(Some(s - written));
         }
         if self.buf.is_empty()
-            && (self.buf.capacity() > 2 * self.size || self.idle == IdleBuffer::Released)
+            && (self.buf.capacity() > 2 * self.size || self.mode == Mode::NonBlocking)
         {
             self.buf = Vec::new();
         }
         match result {
             Ok(()) => Ok(()),
-            Err(WriteError::Stalled(Stall::WouldBlock)) => {
-                self.torn |= written > 0;
+            Err(WriteError::Stalled(Stall::WouldBlock)) if self.mode == Mode::NonBlocking => {
                 self.flow = Flow::Blocked;
                 Ok(())
             }
@@ -1208,9 +1208,25 @@ mod tests {
     }
 
     #[test]
-    fn a_stream_that_would_block_queues_the_message_and_a_flush_sends_it() {
+    fn blocking_a_stream_that_would_block_before_any_byte_drops_the_frame() {
+        let mut w = writer(Role::Server, &Config::default());
+        let mut egress = Memory::new(usize::MAX);
+        egress.stalls.push_back((0, Stall::WouldBlock));
+        let err = w
+            .write_message(&mut egress, MessageKind::Text, b"once")
+            .unwrap_err();
+        assert!(err.is_would_block(), "{err}");
+        assert!(!w.has_pending());
+        w.write_message(&mut egress, MessageKind::Text, b"once")
+            .unwrap();
+        assert_eq!(frames(&egress.out).len(), 1, "sent exactly once");
+    }
+
+    #[test]
+    fn nonblocking_a_stream_that_would_block_queues_the_message_and_a_flush_sends_it() {
         for at in [0, 1, 3] {
             let mut w = writer(Role::Server, &Config::default());
+            w.set_nonblocking();
             let mut egress = Memory::new(usize::MAX);
             egress.stalls.push_back((at, Stall::WouldBlock));
             w.write_message(&mut egress, MessageKind::Text, b"once")

@@ -469,6 +469,9 @@ impl<S: Stream> ClientHandshake<S> {
 
     fn advance(&mut self) -> Result<(Conn<S>, Response)> {
         let stream = self.stream.as_mut().ok_or(crate::Error::AlreadyClosed)?;
+        if matches!(self.phase, ClientPhase::Done) {
+            return Err(crate::Error::AlreadyClosed);
+        }
         if self.deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(HandshakeError::Timeout.into());
         }
@@ -501,11 +504,15 @@ impl<S: Stream> ClientHandshake<S> {
         Ok((conn, response))
     }
 
-    /// What the handshake waits for: to send the request, then to read the response.
+    /// What the handshake waits for: to send the request, then to read the response (and
+    /// to send what the stream holds unsent: a TLS handshake's flight).
     pub fn interest(&self) -> Interest {
         match self.phase {
             ClientPhase::Sending { .. } => Interest::Write,
-            ClientPhase::Reading(_) => Interest::Read,
+            ClientPhase::Reading(_) => {
+                let unsent = self.stream.as_ref().is_some_and(|s| s.unsent() > 0);
+                Interest::of(true, unsent)
+            }
             ClientPhase::Done => Interest::Nothing,
         }
     }

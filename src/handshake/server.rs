@@ -932,6 +932,9 @@ impl<S: Stream> ServerHandshake<S> {
 
     fn advance(&mut self, upgrader: &Upgrader) -> Result<Conn<S>> {
         let stream = self.stream.as_mut().ok_or(Error::AlreadyClosed)?;
+        if matches!(self.phase, ServerPhase::Done) {
+            return Err(Error::AlreadyClosed);
+        }
         if self.deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(HandshakeError::Timeout.into());
         }
@@ -977,10 +980,14 @@ impl<S: Stream> ServerHandshake<S> {
         ))
     }
 
-    /// What the handshake waits for: to read the request, then to send the answer.
+    /// What the handshake waits for: to read the request (and to send what the stream
+    /// holds unsent: a TLS handshake's flight), then to send the answer.
     pub fn interest(&self) -> Interest {
         match self.phase {
-            ServerPhase::Reading(_) => Interest::Read,
+            ServerPhase::Reading(_) => {
+                let unsent = self.stream.as_ref().is_some_and(|s| s.unsent() > 0);
+                Interest::of(true, unsent)
+            }
             ServerPhase::Answering { .. } => Interest::Write,
             ServerPhase::Done => Interest::Nothing,
         }

@@ -357,6 +357,9 @@ impl Stream for ServerStream {
     fn is_going_away(&self) -> bool {
         self.lifeline.is_going_away()
     }
+    fn unsent(&self) -> usize {
+        each!(&self.io, s => Stream::unsent(s))
+    }
 }
 
 impl Split for ServerStream {

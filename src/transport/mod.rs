@@ -90,6 +90,9 @@ impl Stream for MaybeTlsStream {
     fn is_going_away(&self) -> bool {
         each!(self, s => Stream::is_going_away(s))
     }
+    fn unsent(&self) -> usize {
+        each!(self, s => Stream::unsent(s))
+    }
 }
 
 impl Split for MaybeTlsStream {

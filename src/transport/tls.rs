@@ -499,7 +499,7 @@ impl<S: Stream> TlsStream<S> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
-            if !self.incoming.is_empty() && self.feed()? {
+            if !self.incoming.is_empty() && self.feed_opening(bound)? {
                 continue;
             }
             bound.before(|t| self.io.set_read_timeout(t))?;
@@ -526,6 +526,16 @@ impl<S: Stream> TlsStream<S> {
             self.opening = Opening::Done;
         }
         Ok(())
+    }
+
+    /// [`feed`](Self::feed); while reads carry the handshake, a failure sends the peer the
+    /// session's alert first (best effort), so that it learns why.
+    fn feed_opening(&mut self, bound: &mut CallBound) -> io::Result<bool> {
+        self.feed().inspect_err(|_| {
+            if self.opening == Opening::ByIo {
+                let _ = self.send_all(bound);
+            }
+        })
     }
 
     /// Puts plaintext into the session with `put` (which takes at most 64 KiB) and sends the
@@ -656,6 +666,12 @@ impl<S: Stream> Stream for TlsStream<S> {
     }
     fn is_going_away(&self) -> bool {
         self.io.is_going_away()
+    }
+    /// The records the transport has not taken, and one more byte's worth when the session
+    /// has records to make (an alert, the end of a handshake, plaintext written during it).
+    fn unsent(&self) -> usize {
+        let records = self.session.sending().len();
+        records + usize::from(self.session.conn().wants_write()) + self.io.unsent()
     }
 }
 
