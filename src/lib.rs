@@ -112,8 +112,9 @@
 //! A stream that returns `WouldBlock` (a non-blocking socket, or one with a timeout of its
 //! own that wsio did not set, as Unix sockets report it) loses nothing: a read returns
 //! [`Error::Io`] with that kind and resumes where it stopped when called again, in the
-//! middle of a frame too; a write queues what the stream did not take, and a flush sends it
-//! later. An event loop drives such connections as the "Non-blocking" topic below says.
+//! middle of a frame too; a write returns it if nothing of its frames went out, and
+//! [`Error::Poisoned`] if part of a frame did. A connection made for an event loop (see
+//! "Non-blocking" below) queues instead, and never poisons.
 //!
 //! # Servers
 //!
@@ -244,6 +245,8 @@
 //!   call again when the stream is ready, and it resumes where it stopped: in the middle of
 //!   a handshake, a frame, a message or the closing handshake. Nothing is consumed by a
 //!   call that would block: there is no half-done handshake to take back out of an error.
+//!   A [`MessageReader`] dropped at `WouldBlock` is continued by the next
+//!   [`Conn::next_reader`] (any other read skips the rest of its message).
 //! - **Writes never block and are never refused.** [`Conn::write_message`],
 //!   [`Conn::write_prepared`], pings, and a [`MessageWriter`]'s writes and
 //!   [`finish`](MessageWriter::finish) queue what the stream does not take, whole frames
@@ -331,9 +334,9 @@
 //!
 //! Not supported in non-blocking mode: [`Conn::split`] (one thread drives a connection;
 //! there is nothing to split), and streams from [`Conn::from_raw`] or
-//! [`Accepted::into_conn`] (they are blocking connections: reads and flushes still return
-//! `WouldBlock` from a non-blocking stream, but the keepalive and deadlines need the
-//! stream's timeouts). [`Server`] and the hub are thread-per-connection. A TLS session
+//! [`Accepted::into_conn`] (they are blocking connections: a non-blocking stream's
+//! `WouldBlock` comes back as the "Streams" topic says, and the keepalive and deadlines
+//! need the stream's timeouts). [`Server`] and the hub are thread-per-connection. A TLS session
 //! that must answer the peer while nothing is written (a TLS 1.3 key update) answers with
 //! the next write or flush. DNS and the TCP connect are the application's: `start` takes a
 //! connected stream.
