@@ -158,6 +158,7 @@ impl EventLoops {
                 free: Vec::new(),
                 timers: BTreeSet::new(),
                 stopping: false,
+                again: Vec::new(),
             };
             let stop = Arc::clone(&stop);
             let thread = std::thread::Builder::new()
@@ -210,6 +211,9 @@ struct EventLoop {
     /// When each connection must be called even if its socket stays quiet.
     timers: BTreeSet<(Instant, usize)>,
     stopping: bool,
+    /// Connections that used up their turn's share with more to read: an edge-triggered
+    /// poller will not report them again, so they go on after the next poll.
+    again: Vec<usize>,
 }
 
 impl EventLoop {
@@ -228,10 +232,13 @@ impl EventLoop {
             if self.stopping && self.slots.iter().all(Option::is_none) {
                 return;
             }
-            let timeout = self
-                .timers
-                .first()
-                .map(|&(at, _)| at.saturating_duration_since(Instant::now()));
+            let timeout = match self.again.is_empty() {
+                false => Some(std::time::Duration::ZERO),
+                true => self
+                    .timers
+                    .first()
+                    .map(|&(at, _)| at.saturating_duration_since(Instant::now())),
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     eprintln!("echo_poll: poll: {e}");
@@ -244,6 +251,9 @@ impl EventLoop {
                     WAKER => {}
                     Token(token) => self.drive(token),
                 }
+            }
+            for token in std::mem::take(&mut self.again) {
+                self.drive(token);
             }
             let now = Instant::now();
             while let Some(&(at, token)) = self.timers.first() {
@@ -320,8 +330,8 @@ impl EventLoop {
                 if self.stopping {
                     // Resumed at each turn until the peer answers or the close timeout.
                     let _ = conn.close(CloseCode::GOING_AWAY, "server shutting down");
-                } else {
-                    echo(conn);
+                } else if echo(conn) == Turn::Again {
+                    self.again.push(token);
                 }
                 (conn.interest(), conn.next_deadline())
             }
@@ -379,8 +389,13 @@ impl EventLoop {
 
 /// Echoes every message the socket has, then sends what is queued. A read that would block
 /// ends the turn; so does the end of the connection, which `interest` then reports.
-fn echo(conn: &mut Conn<TcpStream>) {
-    while let Ok(message) = conn.read_message() {
+fn echo(conn: &mut Conn<TcpStream>) -> Turn {
+    let mut turn = Turn::Done;
+    for _ in 0..MESSAGES_PER_TURN {
+        turn = Turn::Done;
+        let Ok(message) = conn.read_message() else {
+            break;
+        };
         // Queued if the socket is full: never refused, never blocking.
         if conn
             .write_message(message.kind(), message.as_bytes())
@@ -388,6 +403,20 @@ fn echo(conn: &mut Conn<TcpStream>) {
         {
             break;
         }
+        turn = Turn::Again;
     }
     let _ = conn.flush();
+    turn
 }
+
+/// How a connection's turn ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// It read until it would block (or ended): the poller says when to go on.
+    Done,
+    /// It used up its share: it goes on after the others' turns.
+    Again,
+}
+
+/// The most messages a connection echoes before the others get their turn.
+const MESSAGES_PER_TURN: usize = 64;

@@ -89,6 +89,15 @@ pub trait Stream: Read + Write {
     fn unsent(&self) -> usize {
         0
     }
+
+    /// Whether a read that returns fewer bytes than asked means the stream had no more at
+    /// that moment, so that an edge-triggered poller reports the next bytes to arrive
+    /// (stream sockets, as epoll(7) says; not a stream that buffers, such as TLS). Over a
+    /// non-blocking stream that says so, wsio then skips the read that would only return
+    /// `WouldBlock`. The default: no.
+    fn short_read_drains(&self) -> bool {
+        false
+    }
 }
 
 fn no_address() -> io::Error {
@@ -120,6 +129,9 @@ impl Stream for TcpStream {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         TcpStream::local_addr(self)
     }
+    fn short_read_drains(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(unix)]
@@ -138,6 +150,9 @@ impl Stream for std::os::unix::net::UnixStream {
     }
     fn shutdown(&mut self) -> io::Result<()> {
         std::os::unix::net::UnixStream::shutdown(self, Shutdown::Both)
+    }
+    fn short_read_drains(&self) -> bool {
+        true
     }
 }
 
@@ -172,6 +187,9 @@ macro_rules! forward_stream {
             fn unsent(&self) -> usize {
                 (**self).unsent()
             }
+            fn short_read_drains(&self) -> bool {
+                (**self).short_read_drains()
+            }
         }
     )+};
 }
@@ -191,6 +209,7 @@ pub(crate) struct StreamOps<S> {
     shutdown: fn(&mut S) -> io::Result<()>,
     is_going_away: fn(&S) -> bool,
     unsent: fn(&S) -> usize,
+    short_read_drains: fn(&S) -> bool,
 }
 
 impl<S> Clone for StreamOps<S> {
@@ -209,6 +228,7 @@ impl<S: Stream> StreamOps<S> {
             shutdown: S::shutdown,
             is_going_away: S::is_going_away,
             unsent: S::unsent,
+            short_read_drains: S::short_read_drains,
         }
     }
 }
@@ -228,6 +248,9 @@ impl<S> StreamOps<S> {
     }
     pub(crate) fn unsent(&self, s: &S) -> usize {
         (self.unsent)(s)
+    }
+    pub(crate) fn short_read_drains(&self, s: &S) -> bool {
+        (self.short_read_drains)(s)
     }
 }
 

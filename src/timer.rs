@@ -55,6 +55,8 @@ pub(crate) struct ReadTimer {
     pace: Pace,
     /// When the peer was last heard (non-blocking: the keepalive counts from it).
     heard: Instant,
+    /// The last read of a non-blocking stream emptied it (see `attempt_polled`).
+    drained: bool,
 }
 
 impl ReadTimer {
@@ -67,6 +69,7 @@ impl ReadTimer {
             applied: AppliedTimeout::Untouched,
             pace,
             heard: Instant::now(),
+            drained: false,
         }
     }
 
@@ -125,13 +128,30 @@ impl ReadTimer {
     }
 
     /// One read of a non-blocking stream: when it would block, the clock decides whether a
-    /// deadline passed or the keepalive is due.
-    fn attempt_polled<S: Read>(&mut self, stream: &mut S, buf: &mut [u8]) -> Attempt {
+    /// deadline passed or the keepalive is due. After a read that brought less than asked
+    /// from a stream where that means it had no more (a socket: epoll(7)), the next
+    /// attempt would block without asking the stream (an edge-triggered poller reports the
+    /// next bytes to arrive), saving a system call per message; the one after asks.
+    fn attempt_polled<S: Read>(
+        &mut self,
+        stream: &mut S,
+        ops: Option<StreamOps<S>>,
+        buf: &mut [u8],
+    ) -> Attempt {
+        if std::mem::replace(&mut self.drained, false) {
+            return self
+                .check_clock()
+                .unwrap_or(Attempt::Done(Err(ReadError::WouldBlock(
+                    io::ErrorKind::WouldBlock.into(),
+                ))));
+        }
         match stream.read(buf) {
             Ok(n) => {
                 if n > 0 {
                     self.silence = Silence::Listening;
                     self.heard = Instant::now();
+                    self.drained =
+                        n < buf.len() && ops.is_some_and(|ops| ops.short_read_drains(stream));
                 }
                 Attempt::Done(Ok(n))
             }
@@ -168,7 +188,7 @@ impl ReadTimer {
         buf: &mut [u8],
     ) -> Attempt {
         if self.pace == Pace::NonBlocking {
-            return self.attempt_polled(stream, buf);
+            return self.attempt_polled(stream, ops, buf);
         }
         let ours = match self.hard_deadline() {
             None => self.keepalive_timeout(),

@@ -148,6 +148,9 @@ impl Stream for Socket {
             )),
         }
     }
+    fn short_read_drains(&self) -> bool {
+        true
+    }
 }
 
 impl Split for Socket {
@@ -359,6 +362,9 @@ impl Stream for ServerStream {
     }
     fn unsent(&self) -> usize {
         each!(&self.io, s => Stream::unsent(s))
+    }
+    fn short_read_drains(&self) -> bool {
+        each!(&self.io, s => Stream::short_read_drains(s))
     }
 }
 

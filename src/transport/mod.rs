@@ -93,6 +93,9 @@ impl Stream for MaybeTlsStream {
     fn unsent(&self) -> usize {
         each!(self, s => Stream::unsent(s))
     }
+    fn short_read_drains(&self) -> bool {
+        each!(self, s => Stream::short_read_drains(s))
+    }
 }
 
 impl Split for MaybeTlsStream {
