@@ -233,7 +233,8 @@
 //!
 //! A thread per connection is the model wsio is built for. For thousands of mostly idle
 //! connections on a few threads, drive wsio from an event loop (mio, polling) over
-//! non-blocking streams: a `TcpStream` after `set_nonblocking(true)`, or TLS over one
+//! non-blocking streams: a `TcpStream` after `set_nonblocking(true)`, mio's `TcpStream`
+//! and `UnixStream` (with the `mio` feature), or TLS over one
 //! (`TlsAcceptor::accept_nonblocking`, `TlsStream::connect_nonblocking`, with a TLS
 //! feature). The server's handshake starts with [`Upgrader::start`], the client's with
 //! [`Dialer::start`]; each is resumed until it gives the connection, which is then in

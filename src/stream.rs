@@ -156,6 +156,34 @@ impl Stream for std::os::unix::net::UnixStream {
     }
 }
 
+/// mio's sockets, for event loops on mio (feature `mio`): always non-blocking, so no
+/// timeouts; shutdown and addresses are the socket's.
+#[cfg(feature = "mio")]
+impl Stream for mio::net::TcpStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        mio::net::TcpStream::shutdown(self, Shutdown::Both)
+    }
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        mio::net::TcpStream::peer_addr(self)
+    }
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        mio::net::TcpStream::local_addr(self)
+    }
+    fn short_read_drains(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(all(feature = "mio", unix))]
+impl Stream for mio::net::UnixStream {
+    fn shutdown(&mut self) -> io::Result<()> {
+        mio::net::UnixStream::shutdown(self, Shutdown::Both)
+    }
+    fn short_read_drains(&self) -> bool {
+        true
+    }
+}
+
 /// A stream behind a pointer is the stream.
 macro_rules! forward_stream {
     ($($pointer:ty),+) => {$(
