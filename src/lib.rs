@@ -267,7 +267,9 @@
 //! - **A turn reads until `WouldBlock`.** Edge-triggered pollers (mio) report a socket
 //!   once per change: read until a read would block, then flush. Above 64 KiB queued, the
 //!   connection stops reading (its interest is then writing only): a peer that sends
-//!   without reading our answers is not read either, and the queue stays bounded.
+//!   without reading our answers is not read either, and the queue stays bounded. A loop
+//!   that keeps this rule can turn on [`ConfigBuilder::skip_drained_reads`], which answers
+//!   the read after a short read of a socket without a system call.
 //! - **The end is reported once it is sent.** [`Error::Closed`] comes when the closing
 //!   handshake is over and our close frame is out (until then the read returns
 //!   `WouldBlock`), so a loop that drops the connection at `Closed` drops nothing unsent.

@@ -15,7 +15,7 @@ use crate::message::{Message, MessageReader};
 use crate::proto::{CloseCode, CloseStatus, Initiator, MessageKind, OpCode};
 use crate::reader::{Control, ReadError, Reader, Wire};
 use crate::stream::{Interest, Pace};
-use crate::timer::{Attempt, ReadTimer};
+use crate::timer::{Attempt, ReadTimer, Skip};
 use crate::utf8;
 use crate::writer::QUEUE_HIGH_WATER;
 
@@ -61,6 +61,7 @@ impl<L: Link> Wire for Port<L> {
             // Not reading (too much is queued), but time goes on: a deadline or the
             // keepalive may be due.
             if let ReadError::WouldBlock(_) = e {
+                self.timer.forget_drain();
                 match self.timer.check_clock() {
                     Some(Attempt::Done(result)) => return result,
                     Some(Attempt::Ping) => self.link.keepalive_ping(),
@@ -136,7 +137,14 @@ impl<L: Link> ReadSide<L> {
             port: Port {
                 link,
                 handlers,
-                timer: ReadTimer::new(config.keepalive(), pace),
+                timer: ReadTimer::new(
+                    config.keepalive(),
+                    pace,
+                    match config.skip_drained_reads() {
+                        true => Skip::DrainedReads,
+                        false => Skip::Never,
+                    },
+                ),
                 can_time_out,
                 close_timeout: config.close_timeout(),
             },

@@ -168,6 +168,15 @@ impl ReadBuf {
     }
 }
 
+/// A whole-message read that stopped without losing anything: the message's kind, its
+/// buffer and how much of it is payload (the rest is room already zeroed for the next
+/// read, kept so that a message arriving a little per call is not zeroed again each time).
+struct Partial {
+    kind: MessageKind,
+    data: Vec<u8>,
+    filled: usize,
+}
+
 /// Where in the current frame the reader is.
 #[derive(Clone, Copy, Debug)]
 enum FramePhase {
@@ -222,12 +231,15 @@ pub(crate) struct Reader {
     /// A whole-message read that stopped and can be repeated (a timeout between frames, a
     /// stream that would block): the message's kind and what was read of it, for the next
     /// whole-message read to continue.
-    pending: Option<(MessageKind, Vec<u8>)>,
+    pending: Option<Partial>,
     /// A streamed read ([`MessageReader`](crate::MessageReader)) stopped in the middle of
     /// its message at a stream that would block: the next `next_reader` continues it.
     interrupted: bool,
     /// Set once the stream state is unusable: every later call returns it.
     failed: Option<Sticky>,
+    /// Bytes zeroed to make room for whole-message reads: the tests count work with it.
+    #[cfg(test)]
+    zeroed: usize,
 }
 
 impl Reader {
@@ -248,6 +260,8 @@ impl Reader {
             unmasked: 0,
             pending: None,
             interrupted: false,
+            #[cfg(test)]
+            zeroed: 0,
             failed: None,
         }
     }
@@ -264,11 +278,10 @@ impl Reader {
         limit: usize,
         expect: Option<MessageKind>,
     ) -> Result<MessageKind> {
-        let (kind, filled) = match self.pending.take() {
+        let (kind, mut filled) = match self.pending.take() {
             // Moved, not copied: a message that arrives a little at a time over a
             // non-blocking stream costs linear work however often the read would block.
-            Some((kind, data)) => {
-                let filled = data.len();
+            Some(Partial { kind, data, filled }) => {
                 *out = data;
                 (kind, filled)
             }
@@ -286,13 +299,17 @@ impl Reader {
             self.discard(wire)?;
             return Err(Error::UnexpectedKind(kind));
         }
-        match self.read_to_end(wire, out, filled, limit) {
-            Ok(()) => Ok(kind),
+        let result = self.read_to_end(wire, out, &mut filled, limit);
+        match result {
             Err(e) if e.is_resumable() && self.message.is_some() => {
-                self.pending = Some((kind, std::mem::take(out)));
+                let data = std::mem::take(out);
+                self.pending = Some(Partial { kind, data, filled });
                 Err(e)
             }
-            Err(e) => Err(e),
+            result => {
+                out.truncate(filled);
+                result.map(|()| kind)
+            }
         }
     }
 
@@ -303,7 +320,7 @@ impl Reader {
         dst: &mut [u8],
     ) -> Result<usize> {
         let (kind, mut filled) = match &self.pending {
-            Some((_, data)) if data.len() <= dst.len() => {
+            Some(partial) if partial.filled <= dst.len() => {
                 // Resumed: the rest is read as a whole message is (the part read so far is
                 // moved, not copied, at each call), then copied once.
                 let mut data = Vec::new();
@@ -311,9 +328,9 @@ impl Reader {
                 dst[..data.len()].copy_from_slice(&data);
                 return Ok(data.len());
             }
-            Some((_, data)) => {
+            Some(partial) => {
                 // Repeated with a smaller buffer than the part already read.
-                let limit = dst.len().min(data.len());
+                let limit = dst.len().min(partial.filled);
                 self.pending = None;
                 self.discard(wire)?;
                 return Err(Error::MessageTooLong { limit });
@@ -342,7 +359,8 @@ impl Reader {
                 }
                 Ok((n, false)) => filled += n,
                 Err(e) if e.is_resumable() && self.message.is_some() => {
-                    self.pending = Some((kind, dst[..filled].to_vec()));
+                    let data = dst[..filled].to_vec();
+                    self.pending = Some(Partial { kind, data, filled });
                     return Err(e);
                 }
                 Err(e) => return Err(e),
@@ -450,36 +468,37 @@ impl Reader {
     }
 
     /// Reads the rest of the current message into `out`, after the `filled` bytes of it
-    /// already there; whatever `out` holds beyond them is overwritten (reusing a buffer this
-    /// way saves zeroing it again for every message). `out` grows as the payload arrives,
-    /// never by more than doubling, and never by a declared length alone. A message over
-    /// `limit` bytes is read to its end, dropped, and reported as [`Error::MessageTooLong`];
-    /// `out` then holds its first `limit` bytes.
+    /// already there (`filled` counts what arrives); whatever `out` holds beyond them is
+    /// overwritten (reusing a buffer this way saves zeroing it again for every message), and
+    /// is the caller's to cut off. `out` grows as the payload arrives, never by more than
+    /// doubling, and never by a declared length alone. A message over `limit` bytes is read
+    /// to its end, dropped, and reported as [`Error::MessageTooLong`]; `out` then holds its
+    /// first `limit` bytes.
     pub(crate) fn read_to_end<W: Wire + ?Sized>(
         &mut self,
         wire: &mut W,
         out: &mut Vec<u8>,
-        mut filled: usize,
+        filled: &mut usize,
         limit: usize,
     ) -> Result<()> {
-        let result = loop {
-            if filled >= limit {
+        loop {
+            if *filled >= limit {
                 break match self.read(wire, &mut [0u8; 1]) {
                     Ok(0) => Ok(()),
                     Ok(_) => self.discard(wire).and(Err(Error::MessageTooLong { limit })),
                     Err(e) => Err(e),
                 };
             }
-            if filled == out.len() {
+            if *filled == out.len() {
                 // Expose room for the next read: up to what the frame still declares, at
                 // most 64 KiB (or what has arrived) ahead of the bytes actually here.
                 let remaining = self.frame_remaining();
                 let mut step = match remaining {
                     0 => 1024,
-                    r => r.min(filled.max(64 << 10) as u64) as usize,
+                    r => r.min((*filled).max(64 << 10) as u64) as usize,
                 }
-                .min(limit - filled);
-                let spare = out.capacity() - filled;
+                .min(limit - *filled);
+                let spare = out.capacity() - *filled;
                 if spare >= step.min(64 << 10) {
                     // Room enough already: read into it. (A message that arrives a little
                     // per call, over a non-blocking stream, would otherwise grow the buffer
@@ -489,20 +508,22 @@ impl Reader {
                     // Grow geometrically in what has arrived (amortized, so a message of
                     // many tiny fragments is linear), never past the current frame's end.
                     let frame_end = usize::try_from(remaining).unwrap_or(usize::MAX).max(step);
-                    let extra = step.max(filled.min(frame_end)).min(limit - filled);
+                    let extra = step.max((*filled).min(frame_end)).min(limit - *filled);
                     out.reserve_exact(extra);
                 }
-                out.resize(filled + step, 0);
+                #[cfg(test)]
+                {
+                    self.zeroed += *filled + step - out.len();
+                }
+                out.resize(*filled + step, 0);
             }
             let end = out.len().min(limit);
-            match self.read(wire, &mut out[filled..end]) {
+            match self.read(wire, &mut out[*filled..end]) {
                 Ok(0) => break Ok(()),
-                Ok(n) => filled += n,
+                Ok(n) => *filled += n,
                 Err(e) => break Err(e),
             }
-        };
-        out.truncate(filled);
-        result
+        }
     }
 
     /// Reads headers until the next data frame, dispatching control frames, and installs it.
@@ -1099,6 +1120,39 @@ mod tests {
             );
             assert_eq!(wire.controls, ["ping [112]"], "offset {offset}");
         }
+    }
+
+    #[test]
+    fn a_whole_message_trickled_over_many_calls_is_zeroed_once() {
+        // 1 MiB in one frame, the stream would block every 2 KiB: 513 calls.
+        let payload: Vec<u8> = (0..1 << 20).map(|i: u32| i as u8).collect();
+        let input = frame(OpCode::Binary, true, false, &payload);
+        let mut wire = TestWire::new(input.clone(), usize::MAX);
+        for offset in (2048..input.len()).step_by(2048) {
+            wire.stops.push_back((offset, || {
+                ReadError::WouldBlock(io::ErrorKind::WouldBlock.into())
+            }));
+        }
+        let mut reader = server_reader(&Config::default(), None);
+        let mut calls = 0;
+        let got = loop {
+            calls += 1;
+            let mut out = Vec::new();
+            match reader.read_whole(&mut wire, &mut out, usize::MAX, None) {
+                Ok(_) => break out,
+                Err(e) => assert!(e.is_would_block(), "{e}"),
+            }
+        };
+        assert_eq!(got, payload);
+        assert!(calls > 500, "{calls} calls");
+        // Room is zeroed as the buffer grows, and kept across calls: a small multiple of
+        // the message, not a multiple per call.
+        assert!(
+            reader.zeroed <= 3 * payload.len(),
+            "{} bytes zeroed over {calls} calls for a {}-byte message",
+            reader.zeroed,
+            payload.len()
+        );
     }
 
     #[test]

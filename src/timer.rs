@@ -57,10 +57,22 @@ pub(crate) struct ReadTimer {
     heard: Instant,
     /// The last read of a non-blocking stream emptied it (see `attempt_polled`).
     drained: bool,
+    skip: Skip,
+}
+
+/// Whether a read after one that drained the socket is skipped
+/// ([`ConfigBuilder::skip_drained_reads`](crate::ConfigBuilder::skip_drained_reads)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// Always ask the stream.
+    Never,
+    /// The loop reads until `WouldBlock` before waiting: the read after a short one is
+    /// answered `WouldBlock` without a system call.
+    DrainedReads,
 }
 
 impl ReadTimer {
-    pub(crate) fn new(keepalive: Option<Keepalive>, pace: Pace) -> ReadTimer {
+    pub(crate) fn new(keepalive: Option<Keepalive>, pace: Pace, skip: Skip) -> ReadTimer {
         ReadTimer {
             deadline: None,
             close_deadline: None,
@@ -70,6 +82,7 @@ impl ReadTimer {
             pace,
             heard: Instant::now(),
             drained: false,
+            skip,
         }
     }
 
@@ -102,6 +115,12 @@ impl ReadTimer {
                     Silence::Pinged => k.timeout(),
                 }
         })
+    }
+
+    /// A read was refused (our queue is over the mark): the caller will wait on its poller,
+    /// so the next read asks the stream.
+    pub(crate) fn forget_drain(&mut self) {
+        self.drained = false;
     }
 
     /// Over a non-blocking stream with nothing to read now: what the clock says, if
@@ -150,8 +169,9 @@ impl ReadTimer {
                 if n > 0 {
                     self.silence = Silence::Listening;
                     self.heard = Instant::now();
-                    self.drained =
-                        n < buf.len() && ops.is_some_and(|ops| ops.short_read_drains(stream));
+                    self.drained = self.skip == Skip::DrainedReads
+                        && n < buf.len()
+                        && ops.is_some_and(|ops| ops.short_read_drains(stream));
                 }
                 Attempt::Done(Ok(n))
             }

@@ -264,7 +264,8 @@ impl Writer {
         }
         // Non-blocking, a deadline that passes with bytes queued fails the writer: they were
         // accepted, and cannot all go out in time.
-        let queue_missed = self.mode == Mode::NonBlocking && self.complete_end() > 0;
+        let queue_missed =
+            self.mode == Mode::NonBlocking && (self.complete_end() > 0 || self.stream_unflushed);
         let harmless = progress == 0
             && !queue_missed
             && match undo {
@@ -478,10 +479,11 @@ impl Writer {
                 self.stream_unflushed = false;
                 Ok(())
             }
-            Err(WriteError::Stalled(Stall::WouldBlock)) if self.mode == Mode::NonBlocking => {
+            Err(WriteError::Stalled(stall)) if self.mode == Mode::NonBlocking => {
+                // The stream holds bytes it could not send (a TLS stream's records).
                 self.stream_unflushed = true;
                 self.flow = Flow::Blocked;
-                Err(Stop::Stalled(Stall::WouldBlock))
+                Err(Stop::Stalled(stall))
             }
             Err(e) => Err(self.io_failed(e)),
         }
