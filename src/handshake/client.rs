@@ -476,7 +476,7 @@ impl<S: Stream> ClientHandshake<S> {
             return Err(HandshakeError::Timeout.into());
         }
         if let ClientPhase::Sending { request, sent } = &mut self.phase {
-            super::server::send_nonblocking(stream, request, sent)?;
+            super::send_nonblocking(stream, request, sent)?;
             self.phase = ClientPhase::Reading(http::HeadReader::new(
                 self.config.max_handshake_size(),
                 None,

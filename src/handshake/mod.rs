@@ -10,10 +10,13 @@ pub use server::{
     Accept, Accepted, Refusal, Rejection, ServerHandshake, SubprotocolOrder, Upgrader,
 };
 
+use std::io::Write;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use sha1::{Digest, Sha1};
 
+use crate::error::{Error, Result};
 use crate::http::Request;
 
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -69,6 +72,29 @@ fn is_valid_key(key: &str) -> bool {
 /// A fresh random `Sec-WebSocket-Key`.
 fn new_key() -> String {
     BASE64.encode(rand::random::<[u8; 16]>())
+}
+
+/// Sends `bytes` from `sent` on and flushes the stream, counting in `sent`: a stream that
+/// would block returns `WouldBlock`, and the next call goes on from there.
+pub(crate) fn send_nonblocking<S: Write>(
+    stream: &mut S,
+    bytes: &[u8],
+    sent: &mut usize,
+) -> Result<()> {
+    while *sent < bytes.len() {
+        match stream.write(&bytes[*sent..]) {
+            Ok(0) => return Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => *sent += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    loop {
+        match stream.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            result => return result.map_err(Error::Io),
+        }
+    }
 }
 
 #[cfg(test)]

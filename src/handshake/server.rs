@@ -962,7 +962,7 @@ impl<S: Stream> ServerHandshake<S> {
         let ServerPhase::Answering { answer, sent, .. } = &mut self.phase else {
             return Err(Error::AlreadyClosed);
         };
-        send_nonblocking(stream, &answer.bytes, sent)?;
+        super::send_nonblocking(stream, &answer.bytes, sent)?;
         let ServerPhase::Answering {
             answer, leftover, ..
         } = std::mem::replace(&mut self.phase, ServerPhase::Done)
@@ -1024,29 +1024,6 @@ impl<S> fmt::Debug for ServerHandshake<S> {
             .field("phase", &phase)
             .field("deadline", &self.deadline)
             .finish_non_exhaustive()
-    }
-}
-
-/// Sends `bytes` from `sent` on and flushes the stream, counting in `sent`: a stream that
-/// would block returns `WouldBlock`, and the next call goes on from there.
-pub(crate) fn send_nonblocking<S: Write>(
-    stream: &mut S,
-    bytes: &[u8],
-    sent: &mut usize,
-) -> Result<()> {
-    while *sent < bytes.len() {
-        match stream.write(&bytes[*sent..]) {
-            Ok(0) => return Err(Error::Io(std::io::ErrorKind::WriteZero.into())),
-            Ok(n) => *sent += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::Io(e)),
-        }
-    }
-    loop {
-        match stream.flush() {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            result => return result.map_err(Error::Io),
-        }
     }
 }
 

@@ -262,15 +262,17 @@ enum Opening {
 }
 
 impl<S: Stream> TlsStream<S> {
-    fn new(io: S, conn: Connection) -> TlsStream<S> {
-        TlsStream::with_session(
+    fn new(io: S, conn: Connection, opening: Opening) -> TlsStream<S> {
+        let mut stream = TlsStream::with_session(
             io,
             Arc::new(Session {
                 conn: Mutex::new(conn),
                 sending: Mutex::new(Vec::new()),
             }),
             Incoming::default(),
-        )
+        );
+        stream.opening = opening;
+        stream
     }
 
     fn with_session(io: S, session: Arc<Session>, incoming: Incoming) -> TlsStream<S> {
@@ -398,13 +400,11 @@ impl<S: Stream> TlsStream<S> {
         config: Arc<ClientConfig>,
         host: &str,
     ) -> Result<TlsStream<S>, Error> {
-        let name = ServerName::try_from(crate::http::unbracket(host))
-            .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
-            .to_owned();
-        let conn = ClientConnection::new(config, name).map_err(tls_error)?;
-        let mut stream = TlsStream::new(io, conn.into());
-        stream.opening = Opening::ByIo;
-        Ok(stream)
+        Ok(TlsStream::new(
+            io,
+            client_session(config, host)?,
+            Opening::ByIo,
+        ))
     }
 
     /// Drives the handshake to its end, before `deadline` (which sets the transport's
@@ -705,6 +705,16 @@ impl<S: fmt::Debug> fmt::Debug for TlsStream<S> {
     }
 }
 
+/// A client session for `host` (a name or an IP address, for SNI and the certificate check).
+fn client_session(config: Arc<ClientConfig>, host: &str) -> Result<Connection, Error> {
+    let name = ServerName::try_from(crate::http::unbracket(host))
+        .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
+        .to_owned();
+    Ok(ClientConnection::new(config, name)
+        .map_err(tls_error)?
+        .into())
+}
+
 /// Connects TLS as a client over `io` to `host` (a name or an IP address, for SNI and the
 /// certificate check), within `deadline`.
 pub(crate) fn connect<S: Stream>(
@@ -713,11 +723,7 @@ pub(crate) fn connect<S: Stream>(
     host: &str,
     deadline: Option<Instant>,
 ) -> Result<TlsStream<S>, Error> {
-    let name = ServerName::try_from(crate::http::unbracket(host))
-        .map_err(|_| TlsError::Other(format!("{host:?} is not a valid TLS server name")))?
-        .to_owned();
-    let conn = ClientConnection::new(config, name).map_err(tls_error)?;
-    let mut stream = TlsStream::new(io, conn.into());
+    let mut stream = TlsStream::new(io, client_session(config, host)?, Opening::Done);
     match stream.handshake(deadline) {
         Ok(()) => Ok(stream),
         // rustls does not always say which name it expected: the one dialed.
@@ -907,10 +913,14 @@ impl TlsAcceptor {
     ///
     /// [`Error::Tls`] if the server configuration is unusable.
     pub fn accept_nonblocking<S: Stream>(&self, io: S) -> Result<TlsStream<S>, Error> {
-        let conn = ServerConnection::new(Arc::clone(&self.config)).map_err(tls_error)?;
-        let mut stream = TlsStream::new(io, conn.into());
-        stream.opening = Opening::ByIo;
-        Ok(stream)
+        Ok(TlsStream::new(io, self.session()?, Opening::ByIo))
+    }
+
+    /// A server session with this acceptor's configuration.
+    fn session(&self) -> Result<Connection, Error> {
+        Ok(ServerConnection::new(Arc::clone(&self.config))
+            .map_err(tls_error)?
+            .into())
     }
 
     /// The TLS handshake as a server over `io`, before `deadline`.
@@ -919,8 +929,7 @@ impl TlsAcceptor {
         io: S,
         deadline: Option<Instant>,
     ) -> Result<TlsStream<S>, Error> {
-        let conn = ServerConnection::new(Arc::clone(&self.config)).map_err(tls_error)?;
-        let mut stream = TlsStream::new(io, conn.into());
+        let mut stream = TlsStream::new(io, self.session()?, Opening::Done);
         stream.handshake(deadline)?;
         Ok(stream)
     }
